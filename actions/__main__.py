@@ -1,0 +1,3 @@
+from actions.server import main
+
+raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""The rasa-sdk action server, in one process, bound to loopback, with the knowledge base warm.
+
+rasa-sdk's own entry point forks a Sanic worker and binds 0.0.0.0; here the knowledge base loads
+once before the first request instead of on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from rasa_sdk.endpoint import create_app
+from rasa_sdk.executor import ActionExecutor
+
+from actions.knowledge_client import knowledge_base
+from helpdesk.settings import get_settings
+
+ACTION_MODULES = ("actions.language", "actions.answer", "actions.emergency", "actions.handoff")
+
+
+def build_app():
+    executor = ActionExecutor()
+    for module in ACTION_MODULES:
+        executor.register_package(module)
+    app = create_app(executor, cors_origins=[])
+
+    @app.before_server_start
+    async def _warm(*_: object) -> None:
+        knowledge_base()
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog="python -m actions")
+    parser.add_argument("--port", type=int, default=settings.action_port)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=settings.log_level)
+    build_app().run(host="127.0.0.1", port=args.port, single_process=True, access_log=False,
+                    motd=False)
+    return 0

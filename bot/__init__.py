@@ -1,0 +1,1 @@
+"""The Telegram frontend: commands, language, relaying residents' messages to Rasa and back."""

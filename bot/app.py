@@ -1,0 +1,87 @@
+"""Builds the python-telegram-bot Application and runs it (polling, webhook or the emulator)."""
+
+from __future__ import annotations
+
+import structlog
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.rasa_client import RasaClient
+from bot.services import SERVICES_KEY, Services
+from bot.store import Store
+from helpdesk.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+LAST_GROUP = 100
+COMMANDS = [("start", "Start"), ("language", "Choose your language"), ("help", "Help"),
+            ("human", "Talk to a counselor")]
+
+
+def build_services(settings: Settings) -> Services:
+    return Services(settings=settings, store=Store(settings.db_url),
+                    rasa=RasaClient(settings.rasa_url, settings.rasa_auth_token(),
+                                    settings.rasa_timeout_s))
+
+
+def build_application(settings: Settings, svc: Services) -> Application:
+    builder = (Application.builder().token(settings.bot_token)
+               .rate_limiter(AIORateLimiter(max_retries=3))
+               .concurrent_updates(64)
+               .post_init(_post_init).post_shutdown(_post_shutdown))
+    if settings.emulated:
+        builder = builder.base_url(f"{settings.web_url}/bot").base_file_url(
+            f"{settings.web_url}/file/bot")
+    application = builder.build()
+    application.bot_data[SERVICES_KEY] = svc
+
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("start", handlers.start, private))
+    application.add_handler(CommandHandler("language", handlers.choose_language, private))
+    application.add_handler(CommandHandler("help", handlers.help_command, private))
+    application.add_handler(CommandHandler("human", handlers.human, private))
+    application.add_handler(MessageHandler(private & filters.COMMAND, handlers.unknown_command))
+    application.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE,
+                                           handlers.edited))
+    application.add_handler(MessageHandler(private & filters.TEXT, handlers.text_message))
+    application.add_handler(MessageHandler(private & ~filters.TEXT, handlers.not_text))
+    application.add_handler(CallbackQueryHandler(handlers.button))
+    application.add_handler(TypeHandler(Update, handlers.done), group=LAST_GROUP)
+    application.add_error_handler(handlers.on_error)
+    return application
+
+
+async def _post_init(application: Application) -> None:
+    svc: Services = application.bot_data[SERVICES_KEY]
+    await svc.store.create_schema()
+    await application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+
+
+async def _post_shutdown(application: Application) -> None:
+    svc: Services = application.bot_data[SERVICES_KEY]
+    await svc.rasa.close()
+    await svc.store.close()
+
+
+def run(settings: Settings) -> None:
+    """Long polling by default; a webhook with a secret token when WEBHOOK_URL is set."""
+    application = build_application(settings, build_services(settings))
+    updates = Update.ALL_TYPES
+    if settings.webhook_url and not settings.emulated:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        log.info("bot_webhook", url=settings.webhook_url)
+        application.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port,
+                                url_path="telegram", webhook_url=settings.webhook_url,
+                                secret_token=secret, allowed_updates=updates)
+    else:
+        log.info("bot_polling", emulated=settings.emulated)
+        application.run_polling(allowed_updates=updates, poll_interval=0.0, timeout=10)

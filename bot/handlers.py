@@ -1,0 +1,125 @@
+"""One handler per kind of update. Every update a resident can send gets an answer."""
+
+from __future__ import annotations
+
+import structlog
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot import callbacks, texts
+from bot.conversation import converse
+from bot.language import SERVED
+from bot.services import services
+
+log = structlog.get_logger(__name__)
+
+
+async def _language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The language to use for the bot's own texts with this resident."""
+    chat, user = update.effective_chat, update.effective_user
+    resident = await services(context).store.resident(chat.id) if chat else None
+    if resident and (resident.chosen_language or resident.conversation_language):
+        return resident.chosen_language or resident.conversation_language or "en"
+    code = ((user.language_code if user else None) or "en").split("-")[0]
+    return code if code in SERVED else "en"
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    buttons = [InlineKeyboardButton(texts.text("language_name", code),
+                                    callback_data=callbacks.encode(callbacks.LANGUAGE, code))
+               for code in SERVED]
+    return InlineKeyboardMarkup([buttons[i:i + 3] for i in range(0, len(buttons), 3)])
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start: greet, say what the help desk does, and offer the language picker."""
+    language = await _language(update, context)
+    await update.effective_message.reply_html(texts.text("start", language),
+                                              reply_markup=language_keyboard())
+
+
+async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/language: the language picker."""
+    language = await _language(update, context)
+    await update.effective_message.reply_html(texts.text("choose_language", language),
+                                              reply_markup=language_keyboard())
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help: what the bot does and its commands."""
+    await update.effective_message.reply_html(texts.text("help", await _language(update, context)))
+
+
+async def human(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/human: the same request as writing "I want to talk to a person"."""
+    await converse(context, update_id=update.update_id, chat_id=update.effective_chat.id,
+                   text="/request_human", telegram_code=update.effective_user.language_code)
+
+
+async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A resident's question or chat, answered through Rasa."""
+    message = update.effective_message
+    if not message.text.strip():
+        await message.reply_html(texts.text("empty", await _language(update, context)))
+        return
+    await converse(context, update_id=update.update_id, chat_id=update.effective_chat.id,
+                   text=message.text, telegram_code=update.effective_user.language_code)
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Inline buttons: the language picker, and choices offered by Rasa (topics, yes/no)."""
+    query = update.callback_query
+    pressed = callbacks.decode(query.data)
+    if pressed is None:
+        await query.answer(texts.text("stale_button", await _language(update, context)))
+        return
+    if pressed.kind == callbacks.LANGUAGE:
+        if pressed.value not in SERVED:
+            await query.answer()
+            return
+        await services(context).store.update_resident(query.message.chat.id,
+                                                      chosen_language=pressed.value,
+                                                      conversation_language=pressed.value)
+        await query.answer()
+        await query.edit_message_text(texts.text("language_set", pressed.value),
+                                      parse_mode=ParseMode.HTML)
+        return
+    await query.answer()
+    await converse(context, update_id=update.update_id, chat_id=query.message.chat.id,
+                   text=pressed.value, telegram_code=query.from_user.language_code)
+
+
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, voice, locations, documents…: a polite note that only text is read."""
+    await update.effective_message.reply_html(texts.text("non_text",
+                                                         await _language(update, context)))
+
+
+async def edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited message: not answered twice, but not ignored either."""
+    await context.bot.send_message(update.effective_chat.id,
+                                   texts.text("edited", await _language(update, context)),
+                                   parse_mode=ParseMode.HTML)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command the bot does not have."""
+    await update.effective_message.reply_html(texts.text("unknown_command",
+                                                         await _language(update, context)))
+
+
+async def done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Runs last for every update, after its handler (or the error handler) has finished."""
+    await services(context).update_done(update.update_id)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Logs the failure and tells the resident, so no message goes unanswered silently."""
+    log.error("update_failed", error=repr(context.error), exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat:
+        try:
+            await context.bot.send_message(update.effective_chat.id, texts.text(
+                "unavailable", await _language(update, context)), parse_mode=ParseMode.HTML)
+        except Exception:
+            log.warning("error_reply_failed", chat_id=update.effective_chat.id)

@@ -1,0 +1,40 @@
+"""What the handlers need, built once by `bot.app` and reached through `context.bot_data`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from telegram.ext import ContextTypes
+
+from bot.rasa_client import RasaClient
+from bot.store import Store, Turn
+from helpdesk.settings import Settings
+
+SERVICES_KEY = "services"
+UpdateListener = Callable[[int], Awaitable[None]]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    rasa: RasaClient
+    #: Called with each update's ID once every handler is done with it (`make ask`, tests).
+    update_listeners: list[UpdateListener] = field(default_factory=list)
+    #: One lock per chat keeps a resident's replies in the order of their messages.
+    chat_locks: defaultdict[int, asyncio.Lock] = field(
+        default_factory=lambda: defaultdict(asyncio.Lock))
+
+    async def record_turn(self, turn: Turn) -> None:
+        await self.store.add_turn(turn)
+
+    async def update_done(self, update_id: int) -> None:
+        for listener in self.update_listeners:
+            await listener(update_id)
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.bot_data[SERVICES_KEY]

@@ -1,0 +1,58 @@
+"""`make run`: Rasa, the action server, the bot and (without a token) the local chat page.
+
+Ctrl-C stops everything this started, in reverse order.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+from helpdesk.logs import configure_logging
+from helpdesk.model import ensure_model
+from helpdesk.processes import Supervisor, action_service, bot_service, rasa_service, web_service
+from helpdesk.settings import get_settings
+
+
+def _interrupt(signum: int, _: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    signal.signal(signal.SIGTERM, _interrupt)
+    supervisor = Supervisor(settings.data_dir / "logs")
+    try:
+        model = ensure_model(settings)
+        print("Starting the action server and Rasa (about 30 s)…", file=sys.stderr, flush=True)
+        backends = [supervisor.start(action_service(settings)),
+                    supervisor.start(rasa_service(settings, model))]
+        if settings.emulated:
+            backends.append(supervisor.start(web_service(settings), to_terminal=True))
+        for running in backends:
+            supervisor.wait_ready(running)
+        supervisor.start(bot_service(settings), to_terminal=True)
+        if settings.emulated:
+            print(f"\n  No TELEGRAM_BOT_TOKEN: chat with the bot at {settings.web_url}\n",
+                  file=sys.stderr, flush=True)
+        print("  Logs of Rasa and the actions: var/logs/. Ctrl-C stops everything.\n",
+              file=sys.stderr, flush=True)
+        while True:
+            for running in supervisor.running:
+                if running.process.poll() is not None:
+                    print(f"{running.service.name} stopped (exit {running.process.returncode}); "
+                          "stopping the rest.", file=sys.stderr)
+                    return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nStopping…", file=sys.stderr)
+        return 0
+    finally:
+        supervisor.stop_all()
+        print("Stopped.", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""The faiss index over every article's example questions, titles and answers in every language."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from knowledge.articles import Article, TextStatus
+from knowledge.embedder import Embedder
+
+#: Bump when what goes into the index changes, so stale index files are rebuilt, never reused.
+INDEX_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    article_id: str
+    language: str
+    kind: str  # "question" | "title" | "answer"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One article matching a query, with the passage that matched it best."""
+
+    article_id: str
+    score: float
+    passage: str
+    language: str
+    kind: str
+
+
+def entries_for(article: Article) -> list[Entry]:
+    entries = []
+    for language, text in article.translations.items():
+        if text.status is TextStatus.MISSING:
+            continue
+        entries.append(Entry(article.id, language, "title", text.title))
+        entries.append(Entry(article.id, language, "answer", text.answer))
+        entries.extend(Entry(article.id, language, "question", q) for q in text.questions)
+    return entries
+
+
+def _embed(embedder: Embedder, entries: list[Entry]) -> np.ndarray:
+    # Questions and titles are short and question-like; e5 matches those best as "query" text.
+    vectors = np.zeros((len(entries), embedder.dimension), dtype=np.float32)
+    short = [i for i, e in enumerate(entries) if e.kind != "answer"]
+    long = [i for i, e in enumerate(entries) if e.kind == "answer"]
+    for rows, encode in ((short, embedder.queries), (long, embedder.passages)):
+        if rows:
+            vectors[rows] = encode([entries[i].text for i in rows])
+    return vectors
+
+
+def content_key(articles: list[Article], embedder_name: str) -> str:
+    digest = hashlib.sha256(f"{INDEX_FORMAT}|{embedder_name}".encode())
+    for article in sorted(articles, key=lambda a: a.id):
+        digest.update(article.model_dump_json().encode())
+    return digest.hexdigest()[:16]
+
+
+class ArticleIndex:
+    def __init__(self, entries: list[Entry], vectors: np.ndarray) -> None:
+        self.entries = entries
+        self._index = faiss.IndexFlatIP(vectors.shape[1])
+        if len(entries):
+            self._index.add(vectors)
+
+    @classmethod
+    def build(cls, articles: list[Article], embedder: Embedder) -> ArticleIndex:
+        entries = [entry for article in articles for entry in entries_for(article)]
+        return cls(entries, _embed(embedder, entries))
+
+    @classmethod
+    def load_or_build(cls, articles: list[Article], embedder: Embedder,
+                      directory: Path) -> ArticleIndex:
+        """Reuse the index saved for exactly these articles and this embedder, else build it."""
+        stem = directory / f"index-{content_key(articles, embedder.name)}"
+        vectors_path, entries_path = stem.with_suffix(".npy"), stem.with_suffix(".json")
+        if vectors_path.exists() and entries_path.exists():
+            entries = [Entry(**e) for e in json.loads(entries_path.read_text(encoding="utf-8"))]
+            return cls(entries, np.load(vectors_path))
+        index = cls.build(articles, embedder)
+        directory.mkdir(parents=True, exist_ok=True)
+        np.save(vectors_path, index.vectors())
+        entries_path.write_text(json.dumps([asdict(e) for e in index.entries], ensure_ascii=False),
+                                encoding="utf-8")
+        return index
+
+    def vectors(self) -> np.ndarray:
+        return self._index.reconstruct_n(0, self._index.ntotal)
+
+    def search(self, query_vector: np.ndarray, k: int = 5) -> list[Hit]:
+        """Articles best first, each scored by its best-matching entry."""
+        if not self.entries:
+            return []
+        depth = min(len(self.entries), max(64, k * 16))
+        scores, rows = self._index.search(query_vector.reshape(1, -1).astype(np.float32), depth)
+        best: dict[str, Hit] = {}
+        for score, row in zip(scores[0], rows[0], strict=True):
+            if row < 0:
+                continue
+            entry = self.entries[row]
+            if entry.article_id not in best:
+                best[entry.article_id] = Hit(entry.article_id, float(score), entry.text,
+                                             entry.language, entry.kind)
+        return sorted(best.values(), key=lambda h: h.score, reverse=True)[:k]
