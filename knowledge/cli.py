@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from knowledge.articles import CONTENT_DIR, load_article, load_articles
+from knowledge.articles import CONTENT_DIR, SERVED_LANGUAGES, load_article, load_articles
 from knowledge.validate import collection_problems
 
 
@@ -24,6 +25,37 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _search(args: argparse.Namespace) -> int:
+    from helpdesk.settings import get_settings
+    from knowledge.service import KnowledgeBase
+
+    settings = get_settings()
+    kb = KnowledgeBase.load(args.embedder or settings.knowledge_embedder,
+                            settings.cache_dir / "knowledge")
+    result = kb.search(args.query, k=args.k)
+    hits = [{"article": h.article_id, "score": round(h.score, 4), "passage": h.passage,
+             "passage_language": h.language, "passage_kind": h.kind} for h in result.hits]
+    if args.json:
+        print(json.dumps({"query": args.query, "hits": hits,
+                          "latency_ms": round(result.latency_ms, 1)}, ensure_ascii=False))
+    else:
+        for hit in hits:
+            print(f"{hit['score']:.3f}  {hit['article']:<32} {hit['passage'][:60]}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    articles = load_articles(args.content)
+    exported = []
+    for article in articles:
+        data = article.model_dump(mode="json")
+        data["text_status"] = {language: article.status(language).value
+                               for language in SERVED_LANGUAGES}
+        exported.append(data)
+    print(json.dumps({"articles": exported}, ensure_ascii=False, indent=2 if args.pretty else None))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m knowledge", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -31,6 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("ids", nargs="*", help="article IDs (default: all)")
     validate.add_argument("--content", type=Path, default=CONTENT_DIR)
     validate.set_defaults(run=_validate)
+    search = commands.add_parser("search", help="search the knowledge base")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=5)
+    search.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    search.add_argument("--embedder", help="override KNOWLEDGE_EMBEDDER")
+    search.set_defaults(run=_search)
+    export = commands.add_parser("export", help="every article, with each language's status")
+    export.add_argument("--json", action="store_true", help="JSON (the only format for now)")
+    export.add_argument("--pretty", action="store_true")
+    export.add_argument("--content", type=Path, default=CONTENT_DIR)
+    export.set_defaults(run=_export)
     return parser
 
 
