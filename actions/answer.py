@@ -11,11 +11,14 @@ from actions.article_reply import article_html
 from actions.knowledge_client import knowledge_base
 from actions.meta import meta, resident_language
 
-# Cosine scores of multilingual-e5 cluster high (0.7–0.95); these bounds were set by looking at
-# the retrieval benchmark's score distribution (bench/), not guessed.
-CONFIDENT_SCORE = 0.86
-CONFIDENT_MARGIN = 0.03
-LIKELY_SCORE = 0.80
+# Measured on the held-out retrieval set (bench/data): when the best article holds at least 60 %
+# of the two best articles' softmax mass, it was right 233 times out of 240; below that, the
+# resident chooses among the three likeliest topics, which held the answer 165 times out of 195.
+CONFIDENT_SHARE = 0.6
+# No held-out question scored below 0.82, while 6 % of held-out out-of-scope messages did: below
+# it the resident is asked to rephrase. e5's cosines separate topics poorly, so it is Rasa's
+# out_of_scope intent, not this bound, that keeps most unrelated messages away from here.
+RELATED_SCORE = 0.82
 MAX_CHOICES = 3
 
 
@@ -41,11 +44,11 @@ class ActionAnswerQuestion(Action):
             return []
         hits = kb.search(tracker.latest_message.get("text") or "", k=MAX_CHOICES).hits
         top = hits[0] if hits else None
-        runner_up = hits[1].score if len(hits) > 1 else 0.0
-        if top and (top.score >= CONFIDENT_SCORE or
-                    (top.score >= LIKELY_SCORE and top.score - runner_up >= CONFIDENT_MARGIN)):
+        runner_up = hits[1].probability if len(hits) > 1 else 0.0
+        share = top.probability / (top.probability + runner_up) if top else 0.0
+        if top and top.score >= RELATED_SCORE and share >= CONFIDENT_SHARE:
             self._answer(dispatcher, top.article_id, language, score=top.score)
-        elif top and top.score >= LIKELY_SCORE:
+        elif top and top.score >= RELATED_SCORE:
             buttons = []
             for hit in hits:
                 title = kb.text(hit.article_id, language)[0].title

@@ -86,3 +86,16 @@ async def test_unknown_command_and_help(desk: LocalDesk) -> None:
     chat = desk.new_chat("en")
     assert "/help" in (await desk.say(chat, "/nonsense")).answer
     assert "/human" in (await desk.say(chat, "/help")).answer
+
+
+async def test_vague_question_offers_topics_and_a_pick_answers_it(desk: LocalDesk) -> None:
+    chat = desk.new_chat("en")
+    offer = await desk.say(chat, "what documents do I need")
+    assert offer.turn.intent == "ask_question"
+    topics = [b for b in offer.buttons if "/ask_question" in b["callback_data"]]
+    assert 1 < len(topics) <= 3, offer.buttons
+    assert all(len(b["callback_data"].encode()) <= 64 for b in topics)
+    picked = await desk.press(chat, offer.replies[-1]["message_id"], topics[1]["callback_data"])
+    chosen = topics[1]["callback_data"].split('"article":"')[1].split('"')[0]
+    assert picked.turn.articles == [chosen]
+    assert title(chosen, "en") in picked.answer
