@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
@@ -68,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join([
         "## Retrieval (`make bench-retrieval`)", "",
         f"Embedder `{embedder.name}`, {len(articles)} articles, {len(index.entries)} index "
-        f"entries, {len(questions)} held-out questions ({EVAL_SET.relative_to(EVAL_SET.parents[2])}"
-        f"). Machine: {machine()}.", "", *rows, "",
+        f"entries, {len(questions)} held-out questions "
+        f"({EVAL_SET.relative_to(EVAL_SET.parents[2])}). Machine: {machine()}.", "", *rows, "",
         f"- Model load: {load_s:.1f} s; index build for the whole knowledge base: {build_s:.1f} s",
         f"- Query latency (embed + search), per query: p50 {statistics.median(latencies):.1f} ms,"
         f" p95 {latencies[int(len(latencies) * 0.95) - 1]:.1f} ms",
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _pct(values) -> str:  # noqa: ANN001 - any iterable of bools
+def _pct(values: Iterable[bool]) -> str:
     values = list(values)
     return f"{100 * sum(values) / len(values):.1f} %" if values else "–"
 

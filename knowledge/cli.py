@@ -52,7 +52,8 @@ def _export(args: argparse.Namespace) -> int:
         data["text_status"] = {language: article.status(language).value
                                for language in SERVED_LANGUAGES}
         exported.append(data)
-    print(json.dumps({"articles": exported}, ensure_ascii=False, indent=2 if args.pretty else None))
+    print(json.dumps({"articles": exported}, ensure_ascii=False,
+                     indent=2 if args.pretty else None))
     return 0
 
 
