@@ -51,9 +51,11 @@ def rasa_service(settings: Settings, model: Path) -> Service:
 
 
 def action_service(settings: Settings) -> Service:
+    # On a fresh machine the action server first embeds the whole knowledge base (minutes on 2
+    # busy cores); later starts load the saved index in about a second.
     return Service("actions", [str(APP_PYTHON), "-m", "actions", "--port",
                                str(settings.action_port)], app_env(settings),
-                   f"http://127.0.0.1:{settings.action_port}/health", 180.0)
+                   f"http://127.0.0.1:{settings.action_port}/health", 900.0)
 
 
 def web_service(settings: Settings) -> Service:

@@ -22,6 +22,8 @@ def _interrupt(signum: int, _: object) -> None:
 def main() -> int:
     settings = get_settings()
     configure_logging(settings.log_level)
+    # Explicitly, because a shell that starts us in the background leaves SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     supervisor = Supervisor(settings.data_dir / "logs")
     try:
