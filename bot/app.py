@@ -73,10 +73,13 @@ async def _post_shutdown(application: Application) -> None:
 
 
 def run(settings: Settings) -> None:
-    """Long polling by default; a webhook with a secret token when WEBHOOK_URL is set."""
+    """Long polling by default; a webhook with a secret token when WEBHOOK_URL is set.
+
+    Both work against the emulator too, which calls a webhook the way Telegram does.
+    """
     application = build_application(settings, build_services(settings))
     updates = Update.ALL_TYPES
-    if settings.webhook_url and not settings.emulated:
+    if settings.webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         log.info("bot_webhook", url=settings.webhook_url)
         application.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port,

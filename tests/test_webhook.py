@@ -1,0 +1,63 @@
+"""The bot in webhook mode, as a separate process, with Telegram's secret token checked."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import uvicorn
+
+from emulator.app import create_app
+from emulator.state import EmulatorState
+from helpdesk.local_desk import free_port
+from helpdesk.settings import EMULATOR_BOT_TOKEN, ROOT, Settings
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[tuple[EmulatorState, int]]:
+    state = EmulatorState(EMULATOR_BOT_TOKEN)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(state), port=port, log_level="warning",
+                                           lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield state, port
+    server.should_exit = True
+    await task
+
+
+async def test_webhook_mode_answers_and_refuses_a_wrong_secret(
+        emulator: tuple[EmulatorState, int], settings: Settings, tmp_path) -> None:
+    state, web_port = emulator
+    hook_port = free_port()
+    env = {**os.environ, **settings.as_env(), "PYTHONPATH": str(ROOT),
+           "WEB_PORT": str(web_port), "WEBHOOK_URL": f"http://127.0.0.1:{hook_port}/telegram",
+           "WEBHOOK_SECRET": "hook-secret", "WEBHOOK_PORT": str(hook_port),
+           "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hook.db'}"}
+    bot = subprocess.Popen([sys.executable, "-m", "bot"], env=env, cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            if state.webhook:
+                break
+            await asyncio.sleep(0.1)
+        assert state.webhook == {"url": f"http://127.0.0.1:{hook_port}/telegram",
+                                 "secret_token": "hook-secret"}
+        chat = state.chat(321, "en")
+        await state.resident_text(chat, "/help")
+        reply = await state.events_after(chat, chat.events[-1].seq, timeout=20)
+        assert reply and "/human" in reply[0].payload["text"]
+
+        async with httpx.AsyncClient() as client:
+            forged = await client.post(f"http://127.0.0.1:{hook_port}/telegram", json={},
+                                       headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+        assert forged.status_code == 403
+    finally:
+        bot.terminate()
+        bot.wait(30)
