@@ -40,8 +40,9 @@ async def test_webhook_mode_answers_and_refuses_a_wrong_secret(
            "WEB_PORT": str(web_port), "WEBHOOK_URL": f"http://127.0.0.1:{hook_port}/telegram",
            "WEBHOOK_SECRET": "hook-secret", "WEBHOOK_PORT": str(hook_port),
            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hook.db'}"}
-    bot = subprocess.Popen([sys.executable, "-m", "bot"], env=env, cwd=ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", env=env, cwd=ROOT,
+                                               stdout=subprocess.DEVNULL,
+                                               stderr=subprocess.DEVNULL)
     try:
         for _ in range(200):
             if state.webhook:
@@ -60,4 +61,4 @@ async def test_webhook_mode_answers_and_refuses_a_wrong_secret(
         assert forged.status_code == 403
     finally:
         bot.terminate()
-        bot.wait(30)
+        await asyncio.wait_for(bot.wait(), 30)
