@@ -48,8 +48,8 @@ def main() -> int:
         "## Language identification (`make bench-language`)", "",
         f"{len(messages)} short held-out messages (nlu/tests/nlu_holdout.yml and "
         f"bench/data/retrieval_eval.yml). Machine: {machine()}.", "", *rows, "",
-        "\"Detector alone\" counts one-word greetings such as \"ok\" or \"hi\", which no detector can "
-        "place; the bot keeps the conversation's language or the app's for those.",
+        "\"Detector alone\" counts one-word greetings such as \"ok\" or \"hi\", which no detector "
+        "can place; the bot keeps the conversation's language or the app's for those.",
         f"- Detection time per message: median {statistics.median(latencies):.0f} µs",
     ])
     print(report)
