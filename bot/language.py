@@ -8,13 +8,17 @@ nothing py3langid knows, so a small lexicon of their frequent words catches them
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 SERVED = ("en", "ja", "pt", "vi", "ne", "es", "tl", "id", "zh", "ko", "th")
 UNDETERMINED = "und"
+#: Below this py3langid probability, a word that only one language uses overrides its guess.
+SURE = 0.9
 LATIN_SERVED = ("en", "pt", "vi", "es", "tl", "id", "ms")
 
 # Unicode ranges of scripts with one obvious language (or one we must recognise as unserved).
@@ -33,20 +37,7 @@ SCRIPTS: tuple[tuple[str, str], ...] = (
 )
 _SCRIPT_PATTERNS = [(code, re.compile(pattern)) for code, pattern in SCRIPTS]
 
-ROMANIZED_NEPALI = frozenset([
-    "garne", "garna", "garnu", "kasari", "kaha", "kahaa", "kati", "cha", "chha", "chaina",
-    "chhaina", "ho", "hoina", "mero", "malai", "hajur", "paincha", "pauna", "milcha",
-    "milchha", "bhayo", "bhaeko", "gareko", "namaste", "dhanyabad", "dhanyavad", "kun",
-    "kina", "kasto", "ma", "lai", "le", "ko", "ki", "ra", "pani", "aba", "sanga", "kura",
-    "manche", "garnuparcha", "parcha", "bhanera", "huncha", "hunchha", "tapai", "tapaai",
-    "timi", "hamro"
-])
-ACCENTLESS_VIETNAMESE = frozenset([
-    "toi", "ban", "khong", "duoc", "dau", "lam", "sao", "the", "nao", "muon", "can", "gi",
-    "cho", "nay", "nhe", "a", "oi", "cam", "on", "xin", "chao", "o", "voi", "nguoi", "viec",
-    "giup", "minh", "tui", "em", "anh", "chi", "biet", "hoi", "ve", "nhu", "nhieu", "bao",
-    "gia", "han", "dang", "ky", "hiem", "rac", "thue", "tien", "luong"
-])
+LEXICONS = Path(__file__).parent / "data" / "latin_lexicons.json"
 # Short words shared with English/Spanish/Indonesian that alone prove nothing.
 _WEAK = frozenset({"ma", "ko", "ki", "ra", "le", "a", "o", "the", "can", "ho", "em", "cho"})
 
@@ -69,6 +60,13 @@ def _identifier():
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     identifier.set_languages(list(LATIN_SERVED))
     return identifier
+
+
+@lru_cache(maxsize=1)
+def _lexicons() -> dict[str, frozenset[str]]:
+    """Words of romanized Nepali and accentless Vietnamese, learned by `bot.lexicon_build`."""
+    data = json.loads(LEXICONS.read_text(encoding="utf-8"))
+    return {language: frozenset(words) for language, words in data.items()}
 
 
 def _script(text: str) -> str | None:
@@ -95,11 +93,17 @@ def detect(text: str) -> Detection:
         return Detection(script, 1.0, "script")
     words = _words(text)
     strong = [w for w in words if w not in _WEAK]
-    ne_hits = sum(w in ROMANIZED_NEPALI for w in strong)
-    vi_hits = sum(w in ACCENTLESS_VIETNAMESE for w in strong)
-    if max(ne_hits, vi_hits) >= 2 or (len(strong) <= 3 and max(ne_hits, vi_hits) >= 1):
-        language = "ne" if ne_hits > vi_hits else "vi" if vi_hits > ne_hits else ""
-        if language:
-            return Detection(language, min(1.0, 0.5 + 0.15 * max(ne_hits, vi_hits)), "lexicon")
+    hits = {language: sum(w in lexicon for w in strong)
+            for language, lexicon in _lexicons().items()}
+    ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
+    (best, count), runner_up = ranked[0], ranked[1][1]
+    # py3langid knows neither romanized Nepali nor accentless Vietnamese: their words decide.
+    if best in ("ne", "vi") and count >= 1 and count > runner_up and \
+            (count >= 2 or len(strong) <= 3):
+        return Detection(best, min(1.0, 0.5 + 0.15 * count), "lexicon")
     language, probability = _identifier().classify(text)
-    return Detection("id" if language == "ms" else language, float(probability), "langid")
+    language = "id" if language == "ms" else language
+    # On two or three words py3langid guesses; a word only one language uses is better evidence.
+    if probability < SURE and count >= 1 and count > runner_up and best != language:
+        return Detection(best, 0.5 + 0.1 * count, "lexicon")
+    return Detection(language, float(probability), "langid")

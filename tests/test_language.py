@@ -44,3 +44,12 @@ def test_the_residents_choice_wins() -> None:
 def test_unserved_script_is_answered_in_a_served_language() -> None:
     decision = decide("ငါ ဘယ်မှာ အမှိုက်ပစ်ရမလဲ", None, None, None)
     assert decision.written == "my" and decision.answer == "en"
+
+
+def test_latin_lexicons_are_up_to_date_with_the_training_text() -> None:
+    import json
+
+    from bot.lexicon_build import OUTPUT, build
+
+    assert json.loads(OUTPUT.read_text(encoding="utf-8")) == build(), \
+        "run `python -m bot.lexicon_build` after changing training data or example questions"
