@@ -67,10 +67,14 @@ class ActionAnswerQuestion(Action):
     def _answer(dispatcher: CollectingDispatcher, article_id: str, language: str,
                 score: float | None) -> None:
         kb = knowledge_base()
-        text, shown = kb.text(article_id, language)
-        if shown != language:
+        shown = kb.texts(article_id, language)
+        if shown[0][1] != language:
+            # Not written in the resident's language yet: English and Easy Japanese, and a
+            # counselor who speaks their language.
             dispatcher.utter_message(response="utter_not_in_your_language")
-        dispatcher.utter_message(
-            text=article_html(kb.articles[article_id], text),
-            json_message=meta(articles=[article_id], answer_language=shown,
-                              machine_translated=text.status == "machine", score=score))
+        for text, _ in shown:
+            dispatcher.utter_message(text=article_html(kb.articles[article_id], text))
+        dispatcher.utter_message(json_message=meta(
+            articles=[article_id], answer_language=shown[0][1],
+            machine_translated=any(t.status == "machine" for t, _ in shown), score=score,
+            handoff="offered" if shown[0][1] != language else None))

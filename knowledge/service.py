@@ -40,8 +40,15 @@ class KnowledgeBase:
 
     def text(self, article_id: str, language: str) -> tuple[Translation, str]:
         """The article's text in `language`, else in the first fallback language it has."""
+        return self.texts(article_id, language)[0]
+
+    def texts(self, article_id: str, language: str) -> list[tuple[Translation, str]]:
+        """The article in `language`; where it has none, in every fallback language it has."""
         article = self.articles[article_id]
-        for candidate in (language, *FALLBACK_LANGUAGES):
-            if candidate in article.translations:
-                return article.translations[candidate], candidate
-        raise LookupError(f"{article_id} has no text to show")
+        if language in article.translations:
+            return [(article.translations[language], language)]
+        shown = [(article.translations[c], c) for c in FALLBACK_LANGUAGES
+                 if c in article.translations]
+        if not shown:
+            raise LookupError(f"{article_id} has no text to show")
+        return shown

@@ -1,0 +1,81 @@
+"""The custom actions, run directly with rasa-sdk's tracker and dispatcher."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import answer
+from actions.emergency import ActionEmergency
+from knowledge.articles import CONTENT_DIR, load_article
+from knowledge.index import ArticleIndex
+from knowledge.service import KnowledgeBase
+
+
+class NoEmbedder:
+    name, dimension = "none", 384
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        raise AssertionError("a picked topic needs no search")
+
+    passages = queries
+
+
+@pytest.fixture
+def kb(monkeypatch: pytest.MonkeyPatch) -> KnowledgeBase:
+    garbage = load_article(CONTENT_DIR / "garbage-sorting.yml")
+    partial = load_article(CONTENT_DIR / "bank-account.yml")
+    del partial.translations["vi"]  # as if staff had not written the Vietnamese text yet
+    base = KnowledgeBase([garbage, partial], NoEmbedder(),
+                         ArticleIndex([], np.zeros((0, 384), dtype=np.float32)))
+    monkeypatch.setattr(answer, "knowledge_base", lambda: base)
+    return base
+
+
+def tracker(language: str, text: str, entities: list[dict[str, Any]] | None = None) -> Tracker:
+    return Tracker("tg-1", {"language": language},
+                   {"text": text, "entities": entities or [], "intent": {"name": "ask_question"}},
+                   [], False, None, {}, "action_listen")
+
+
+def meta_of(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(m["custom"]["meta"] for m in messages if m.get("custom"))
+
+
+async def run(action: Any, state: Tracker) -> list[dict[str, Any]]:
+    dispatcher = CollectingDispatcher()
+    await action.run(dispatcher, state, {})
+    return dispatcher.messages
+
+
+async def test_a_picked_topic_is_answered_in_the_residents_language(kb: KnowledgeBase) -> None:
+    picked = [{"entity": "article", "value": "garbage-sorting"}]
+    messages = await run(answer.ActionAnswerQuestion(), tracker("vi", "/ask_question", picked))
+    texts = [m["text"] for m in messages if m.get("text")]
+    assert len(texts) == 1
+    assert kb.articles["garbage-sorting"].translations["vi"].title in texts[0]
+    assert meta_of(messages) == {"articles": ["garbage-sorting"], "answer_language": "vi",
+                                 "machine_translated": False, "score": None, "handoff": None}
+
+
+async def test_missing_language_falls_back_to_english_and_easy_japanese(kb: KnowledgeBase
+                                                                       ) -> None:
+    picked = [{"entity": "article", "value": "bank-account"}]
+    messages = await run(answer.ActionAnswerQuestion(), tracker("vi", "/ask_question", picked))
+    assert messages[0]["response"] == "utter_not_in_your_language"
+    article = kb.articles["bank-account"]
+    texts = [m["text"] for m in messages if m.get("text")]
+    assert article.translations["en"].title in texts[0]
+    assert article.translations["ja"].title in texts[1]
+    meta = meta_of(messages)
+    assert meta["answer_language"] == "en" and meta["handoff"] == "offered"
+
+
+async def test_emergency_puts_the_numbers_first() -> None:
+    messages = await run(ActionEmergency(), tracker("pt", "socorro fogo"))
+    assert messages[0]["response"] == "utter_emergency"
+    assert meta_of(messages)["emergency"] is True
