@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from emulator.app import create_app
+from emulator.state import EmulatorState
 from helpdesk.backend import ensure_backend
 from helpdesk.local_desk import LocalDesk, free_port
 from helpdesk.processes import Supervisor
-from helpdesk.settings import ROOT, Settings
+from helpdesk.settings import EMULATOR_BOT_TOKEN, ROOT, Settings
+from tests.auxil.servers import serving
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +43,11 @@ def backend(settings: Settings) -> Iterator[Settings]:
 async def desk(backend: Settings) -> AsyncIterator[LocalDesk]:
     async with LocalDesk(backend) as running:
         yield running
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[tuple[EmulatorState, int]]:
+    """A fresh Bot API emulator on its own port: (its state, the port)."""
+    state = EmulatorState(EMULATOR_BOT_TOKEN)
+    async with serving(create_app(state)) as port:
+        yield state, port

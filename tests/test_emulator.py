@@ -3,54 +3,37 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, InvalidToken
 
-from emulator.app import create_app
 from emulator.html_entities import EntityParseError, parse_html
 from emulator.state import EmulatorState
-from helpdesk.local_desk import free_port
 from helpdesk.settings import EMULATOR_BOT_TOKEN
+from tests.auxil.servers import serving
 
 
-@pytest.fixture
-async def emulator() -> AsyncIterator[tuple[EmulatorState, str]]:
-    state = EmulatorState(EMULATOR_BOT_TOKEN)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(state), port=port, log_level="warning",
-                                           lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield state, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+def bot_for(port: int, token: str = EMULATOR_BOT_TOKEN) -> Bot:
+    return Bot(token, base_url=f"http://127.0.0.1:{port}/bot")
 
 
-def bot_for(base: str, token: str = EMULATOR_BOT_TOKEN) -> Bot:
-    return Bot(token, base_url=f"{base}/bot")
-
-
-async def test_get_me_and_wrong_token(emulator: tuple[EmulatorState, str]) -> None:
-    _, base = emulator
-    async with bot_for(base) as bot:
+async def test_get_me_and_wrong_token(emulator: tuple[EmulatorState, int]) -> None:
+    _, port = emulator
+    async with bot_for(port) as bot:
         assert bot.username == "HamamatsuHelpDeskBot"
     with pytest.raises(InvalidToken):
-        async with bot_for(base, "1000000001:wrong"):
+        async with bot_for(port, "1000000001:wrong"):
             pass
 
 
-async def test_updates_flow_and_html_becomes_entities(emulator: tuple[EmulatorState, str]
+async def test_updates_flow_and_html_becomes_entities(emulator: tuple[EmulatorState, int]
                                                       ) -> None:
-    state, base = emulator
+    state, port = emulator
     chat = state.chat(42, "vi")
     await state.resident_text(chat, "xin chào")
-    async with bot_for(base) as bot:
+    async with bot_for(port) as bot:
         updates = await bot.get_updates(timeout=1)
         assert [u.message.text for u in updates] == ["xin chào"]
         assert updates[0].message.from_user.language_code == "vi"
@@ -73,10 +56,10 @@ async def test_updates_flow_and_html_becomes_entities(emulator: tuple[EmulatorSt
     assert kinds == [("message", "in"), ("message", "out"), ("edit", "out")]
 
 
-async def test_callback_query_and_toast(emulator: tuple[EmulatorState, str]) -> None:
-    state, base = emulator
+async def test_callback_query_and_toast(emulator: tuple[EmulatorState, int]) -> None:
+    state, port = emulator
     chat = state.chat(7)
-    async with bot_for(base) as bot:
+    async with bot_for(port) as bot:
         sent = await bot.send_message(7, "Pick", reply_markup=InlineKeyboardMarkup(
             [[InlineKeyboardButton("A", callback_data="lang|en")]]))
         await state.resident_presses(chat, sent.message_id, "lang|en")
@@ -86,8 +69,8 @@ async def test_callback_query_and_toast(emulator: tuple[EmulatorState, str]) -> 
     assert chat.events[-1].kind == "toast"
 
 
-async def test_webhook_delivery_carries_the_secret(emulator: tuple[EmulatorState, str]) -> None:
-    state, base = emulator
+async def test_webhook_delivery_carries_the_secret(emulator: tuple[EmulatorState, int]) -> None:
+    state, port = emulator
     received: list[tuple[str | None, dict]] = []
     hook = FastAPI()
 
@@ -97,25 +80,18 @@ async def test_webhook_delivery_carries_the_secret(emulator: tuple[EmulatorState
                          await request.json()))
         return {}
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(hook, port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    try:
-        async with bot_for(base) as bot:
-            await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
-            with pytest.raises(Exception, match="webhook is active"):
-                await bot.get_updates()
-            await state.resident_text(state.chat(5), "hi")
-            for _ in range(100):
-                if received:
-                    break
-                await asyncio.sleep(0.05)
-            assert received and received[0][0] == "s3cret"
-            assert received[0][1]["message"]["text"] == "hi"
-            await bot.delete_webhook()
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(hook) as hook_port, bot_for(port) as bot:
+        await bot.set_webhook(f"http://127.0.0.1:{hook_port}/hook", secret_token="s3cret")
+        with pytest.raises(Exception, match="webhook is active"):
+            await bot.get_updates()
+        await state.resident_text(state.chat(5), "hi")
+        for _ in range(100):
+            if received:
+                break
+            await asyncio.sleep(0.05)
+        assert received and received[0][0] == "s3cret"
+        assert received[0][1]["message"]["text"] == "hi"
+        await bot.delete_webhook()
 
 
 def test_html_parser_counts_utf16_offsets() -> None:

@@ -6,30 +6,12 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
-import uvicorn
 
-from emulator.app import create_app
 from emulator.state import EmulatorState
 from helpdesk.local_desk import free_port
-from helpdesk.settings import EMULATOR_BOT_TOKEN, ROOT, Settings
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[tuple[EmulatorState, int]]:
-    state = EmulatorState(EMULATOR_BOT_TOKEN)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(state), port=port, log_level="warning",
-                                           lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield state, port
-    server.should_exit = True
-    await task
+from helpdesk.settings import ROOT, Settings
 
 
 async def test_webhook_mode_answers_and_refuses_a_wrong_secret(
