@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.article_reply import article_html
-from actions.knowledge_client import knowledge_base
+from actions.knowledge_client import knowledge_base, translator
 from actions.meta import meta, resident_language
 
 # Measured on the held-out retrieval set (bench/data): when the best article holds at least 60 %
@@ -67,14 +67,19 @@ class ActionAnswerQuestion(Action):
     def _answer(dispatcher: CollectingDispatcher, article_id: str, language: str,
                 score: float | None) -> None:
         kb = knowledge_base()
-        shown = kb.texts(article_id, language)
-        if shown[0][1] != language:
-            # Not written in the resident's language yet: English and Easy Japanese, and a
-            # counselor who speaks their language.
+        article = kb.articles[article_id]
+        shown = kb.shown(article_id, language, translator())
+        if shown.fallback:
+            # No text in the resident's language and no engine for it: English and Easy
+            # Japanese, and a counselor who speaks their language.
             dispatcher.utter_message(response="utter_not_in_your_language")
-        for text, _ in shown:
-            dispatcher.utter_message(text=article_html(kb.articles[article_id], text))
+        if shown.machine:
+            dispatcher.utter_message(response="utter_machine_translated")
+        for text, _ in shown.texts:
+            dispatcher.utter_message(text=article_html(article, text))
+        if shown.original:  # the label above says the original follows
+            dispatcher.utter_message(text=article_html(article, shown.original[0]))
         dispatcher.utter_message(json_message=meta(
-            articles=[article_id], answer_language=shown[0][1],
-            machine_translated=any(t.status == "machine" for t, _ in shown), score=score,
-            handoff="offered" if shown[0][1] != language else None))
+            articles=[article_id], answer_language=shown.texts[0][1],
+            machine_translated=shown.machine, score=score,
+            handoff="offered" if shown.fallback else None))

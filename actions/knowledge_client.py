@@ -1,4 +1,4 @@
-"""The action server's one knowledge base, loaded once per process."""
+"""The action server's one knowledge base and translation service, loaded once per process."""
 
 from __future__ import annotations
 
@@ -6,9 +6,16 @@ from functools import lru_cache
 
 from helpdesk.settings import get_settings
 from knowledge.service import KnowledgeBase
+from translation.service import TranslationService, default_service
 
 
 @lru_cache(maxsize=1)
 def knowledge_base() -> KnowledgeBase:
     settings = get_settings()
     return KnowledgeBase.load(settings.knowledge_embedder, settings.cache_dir / "knowledge")
+
+
+@lru_cache(maxsize=1)
+def translator() -> TranslationService:
+    """Engines load their models on first use, so this costs nothing until a text is missing."""
+    return default_service()

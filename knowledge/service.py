@@ -5,13 +5,37 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from knowledge.articles import Article, Translation, load_articles
+from knowledge.articles import SERVED_LANGUAGES, Article, TextStatus, Translation, load_articles
 from knowledge.embedder import Embedder, load_embedder
 from knowledge.index import ArticleIndex, Hit
 
 #: Where a resident's language has no text, these are shown instead (English and Easy Japanese).
 FALLBACK_LANGUAGES = ("en", "ja")
+
+
+class _Text(Protocol):
+    text: str
+
+
+class Translator(Protocol):
+    """What the knowledge base needs of a translation service (translation.TranslationService)."""
+
+    def supports(self, src: str, tgt: str) -> bool: ...
+
+    def translate(self, text: str, src: str, tgt: str) -> _Text: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What a resident is shown of an article: curated text in their language; else a labelled
+    machine translation with its original; else English and Easy Japanese."""
+
+    texts: list[tuple[Translation, str]]
+    machine: bool = False
+    original: tuple[Translation, str] | None = None
+    fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +66,24 @@ class KnowledgeBase:
         """The article's text in `language`, else in the first fallback language it has."""
         return self.texts(article_id, language)[0]
 
+    def shown(self, article_id: str, language: str, translator: Translator | None = None,
+              ) -> Shown:
+        article = self.articles[article_id]
+        own = article.translations.get(language)
+        if own is not None and own.status is TextStatus.CURATED:
+            return Shown([(own, language)])
+        if translator is not None:
+            # English first: it is the best-reviewed text and every engine pairs with it.
+            for source in ("en", *SERVED_LANGUAGES):
+                text = article.translations.get(source)
+                curated = text is not None and text.status is TextStatus.CURATED
+                if source != language and curated and translator.supports(source, language):
+                    return Shown([(machine_translation(text, source, language, translator),
+                                   language)], machine=True, original=(text, source))
+        if own is not None:  # an unreviewed machine draft is still better than another language
+            return Shown([(own, language)], machine=True)
+        return Shown(self.texts(article_id, language), fallback=True)
+
     def texts(self, article_id: str, language: str) -> list[tuple[Translation, str]]:
         """The article in `language`; where it has none, in every fallback language it has."""
         article = self.articles[article_id]
@@ -52,3 +94,16 @@ class KnowledgeBase:
         if not shown:
             raise LookupError(f"{article_id} has no text to show")
         return shown
+
+
+def machine_translation(text: Translation, source: str, target: str,
+                        translator: Translator) -> Translation:
+    """The chat-facing fields of `text`, machine-translated and marked as such. Built without
+    validation: a translation may run past the curated answer's length limit; it is shown whole.
+    """
+    def translated(value: str) -> str:
+        return translator.translate(value, source, target).text
+
+    return Translation.model_construct(
+        status=TextStatus.MACHINE, title=translated(text.title), answer=translated(text.answer),
+        details=text.details, where=translated(text.where), questions=text.questions)

