@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.article_reply import article_html
 from actions.knowledge_client import knowledge_base, translator
-from actions.meta import meta, resident_language
+from actions.meta import SERVED, meta, resident_language, unserved_language
 
 # Measured on the held-out retrieval set (bench/data): when the best article holds at least 60 %
 # of the two best articles' softmax mass, it was right 233 times out of 240; below that, the
@@ -39,15 +39,18 @@ class ActionAnswerQuestion(Action):
         kb = knowledge_base()
         language = resident_language(tracker)
         picked = chosen_article(tracker)
+        # Residents writing a language we do not serve get English and Easy Japanese; the bot has
+        # already told them so.
+        wanted = unserved_language(tracker) or language
         if picked in kb.articles:
-            self._answer(dispatcher, picked, language, score=None)
+            self._answer(dispatcher, picked, wanted, score=None)
             return []
         hits = kb.search(tracker.latest_message.get("text") or "", k=MAX_CHOICES).hits
         top = hits[0] if hits else None
         runner_up = hits[1].probability if len(hits) > 1 else 0.0
         share = top.probability / (top.probability + runner_up) if top else 0.0
         if top and top.score >= RELATED_SCORE and share >= CONFIDENT_SHARE:
-            self._answer(dispatcher, top.article_id, language, score=top.score)
+            self._answer(dispatcher, top.article_id, wanted, score=top.score)
         elif top and top.score >= RELATED_SCORE:
             buttons = []
             for hit in hits:
@@ -69,7 +72,7 @@ class ActionAnswerQuestion(Action):
         kb = knowledge_base()
         article = kb.articles[article_id]
         shown = kb.shown(article_id, language, translator())
-        if shown.fallback:
+        if shown.fallback and language in SERVED:
             # No text in the resident's language and no engine for it: English and Easy
             # Japanese, and a counselor who speaks their language.
             dispatcher.utter_message(response="utter_not_in_your_language")

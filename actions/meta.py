@@ -20,3 +20,9 @@ def resident_language(tracker: Tracker) -> str:
 
 def meta(**fields: Any) -> dict[str, Any]:
     return {"meta": fields}
+
+
+def unserved_language(tracker: Tracker) -> str | None:
+    """The language the resident writes when the help desk does not serve it (e.g. "my")."""
+    written = (tracker.latest_message.get("metadata") or {}).get("written_language")
+    return written if written and written not in SERVED and written != "und" else None

@@ -72,7 +72,7 @@ class KnowledgeBase:
         own = article.translations.get(language)
         if own is not None and own.status is TextStatus.CURATED:
             return Shown([(own, language)])
-        if translator is not None:
+        if translator is not None and language in SERVED_LANGUAGES:
             # English first: it is the best-reviewed text and every engine pairs with it.
             for source in ("en", *SERVED_LANGUAGES):
                 text = article.translations.get(source)

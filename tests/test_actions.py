@@ -44,10 +44,11 @@ def kb(monkeypatch: pytest.MonkeyPatch) -> KnowledgeBase:
     return base
 
 
-def tracker(language: str, text: str, entities: list[dict[str, Any]] | None = None) -> Tracker:
-    return Tracker("tg-1", {"language": language},
-                   {"text": text, "entities": entities or [], "intent": {"name": "ask_question"}},
-                   [], False, None, {}, "action_listen")
+def tracker(language: str, text: str, entities: list[dict[str, Any]] | None = None,
+            written: str | None = None) -> Tracker:
+    message = {"text": text, "entities": entities or [], "intent": {"name": "ask_question"},
+               "metadata": {"language": language, "written_language": written or language}}
+    return Tracker("tg-1", {"language": language}, message, [], False, None, {}, "action_listen")
 
 
 def meta_of(messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -93,6 +94,17 @@ async def test_missing_language_is_machine_translated_labelled_with_the_original
     assert english.title not in translated and english.title in original
     meta = meta_of(messages)
     assert meta["machine_translated"] is True and meta["answer_language"] == "pt"
+
+
+async def test_unserved_language_gets_english_and_easy_japanese(kb: KnowledgeBase) -> None:
+    picked = [{"entity": "article", "value": "garbage-sorting"}]
+    messages = await run(answer.ActionAnswerQuestion(),
+                         tracker("en", "/ask_question", picked, written="my"))
+    article = kb.articles["garbage-sorting"]
+    texts = [m["text"] for m in messages if m.get("text")]
+    assert [article.translations[lang].title in text
+            for lang, text in zip(("en", "ja"), texts, strict=True)] == [True, True]
+    assert not any(m.get("response") == "utter_not_in_your_language" for m in messages)
 
 
 async def test_emergency_puts_the_numbers_first() -> None:
