@@ -14,7 +14,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import handlers, handoff, staff, ticket_watch
+from bot.counselor_translation import LazyTranslator
 from bot.rasa_client import RasaClient
 from bot.services import SERVICES_KEY, Services
 from bot.store import Store
@@ -24,13 +25,15 @@ log = structlog.get_logger(__name__)
 
 LAST_GROUP = 100
 COMMANDS = [("start", "Start"), ("language", "Choose your language"), ("help", "Help"),
-            ("human", "Talk to a counselor")]
+            ("human", "Talk to a counselor"), ("bot", "Back to the automatic answers")]
 
 
 def build_services(settings: Settings) -> Services:
     return Services(settings=settings, store=Store(settings.db_url),
                     rasa=RasaClient(settings.rasa_url, settings.rasa_auth_token(),
-                                    settings.rasa_timeout_s))
+                                    settings.rasa_timeout_s),
+                    translator=LazyTranslator() if settings.handoff_machine_translation
+                    else None)
 
 
 def build_application(settings: Settings, svc: Services) -> Application:
@@ -49,6 +52,9 @@ def build_application(settings: Settings, svc: Services) -> Application:
     application.add_handler(CommandHandler("language", handlers.choose_language, private))
     application.add_handler(CommandHandler("help", handlers.help_command, private))
     application.add_handler(CommandHandler("human", handlers.human, private))
+    application.add_handler(CommandHandler("bot", handoff.back_to_bot, private))
+    if settings.staff_chat_id is not None:
+        _add_staff_handlers(application, settings.staff_chat_id)
     application.add_handler(MessageHandler(private & filters.COMMAND, handlers.unknown_command))
     application.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE,
                                            handlers.edited))
@@ -60,9 +66,25 @@ def build_application(settings: Settings, svc: Services) -> Application:
     return application
 
 
+def _add_staff_handlers(application: Application, staff_chat_id: int) -> None:
+    """The staff supergroup: /close and /queue, and counselors' messages in ticket topics
+    (new messages only: an edit would otherwise reach the resident twice)."""
+    staff_chat = filters.Chat(chat_id=staff_chat_id)
+    application.add_handler(CommandHandler("close", staff.close, staff_chat))
+    application.add_handler(CommandHandler("queue", staff.queue, staff_chat))
+    application.add_handler(MessageHandler(
+        staff_chat & filters.UpdateType.MESSAGE & filters.IS_TOPIC_MESSAGE & ~filters.COMMAND
+        & ~filters.StatusUpdate.ALL, staff.relay_to_resident))
+
+
 async def _post_init(application: Application) -> None:
     svc: Services = application.bot_data[SERVICES_KEY]
     await svc.store.create_schema()
+    settings = svc.settings
+    if settings.staff_chat_id is not None and application.job_queue is not None:
+        application.job_queue.run_repeating(
+            ticket_watch.flag_waiting, interval=settings.handoff_check_interval_s,
+            first=settings.handoff_check_interval_s, name=ticket_watch.JOB_NAME)
     await application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
 
 

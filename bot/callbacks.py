@@ -7,6 +7,7 @@ from dataclasses import dataclass
 MAX_BYTES = 64
 LANGUAGE = "lang"
 RASA = "rasa"
+RATING = "rate"  # value "<ticket>:<1-5>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,6 @@ def decode(data: str | None) -> Callback | None:
     if not data or "|" not in data:
         return None
     kind, value = data.split("|", 1)
-    if kind not in (LANGUAGE, RASA) or not value:
+    if kind not in (LANGUAGE, RASA, RATING) or not value:
         return None
     return Callback(kind, value)

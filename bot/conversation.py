@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ChatAction, ParseMode
 from telegram.ext import ContextTypes
 
-from bot import callbacks, texts
+from bot import callbacks, handoff, texts
 from bot.formatting import Outgoing, to_outgoing
 from bot.language import SERVED, UNDETERMINED
 from bot.residents import language_for
@@ -79,6 +79,8 @@ async def converse(context: ContextTypes.DEFAULT_TYPE, *, update_id: int, chat_i
         log.info("turn", chat_id=chat_id, language=decision.written, source=decision.source,
                  intent=reply.intent, articles=meta.get("articles", []),
                  latency_ms=round(_ms(started), 1))
+        if meta.get("handoff") == "requested":  # the resident confirmed: open the ticket
+            await handoff.open_ticket(context, chat_id, decision.answer)
 
 
 def _ms(started: float) -> float:

@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot import callbacks, texts
+from bot import callbacks, handoff, rating, texts
 from bot.conversation import converse
 from bot.language import SERVED
 from bot.services import services
@@ -53,6 +53,8 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def human(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/human: the same request as writing "I want to talk to a person"."""
+    if await handoff.already_in_ticket(update, context):
+        return
     await converse(context, update_id=update.update_id, chat_id=update.effective_chat.id,
                    text="/request_human", telegram_code=update.effective_user.language_code)
 
@@ -60,6 +62,13 @@ async def human(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A resident's question or chat, answered through Rasa."""
     message = update.effective_message
+    if await handoff.relay_from_resident(update, context):
+        # A counselor has the conversation; only an emergency is also answered by the bot.
+        if message.text.strip() and await handoff.in_danger(context, message.text):
+            await converse(context, update_id=update.update_id,
+                           chat_id=update.effective_chat.id, text=message.text,
+                           telegram_code=update.effective_user.language_code)
+        return
     if not message.text.strip():
         await message.reply_html(texts.text("empty", await _language(update, context)))
         return
@@ -85,19 +94,31 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.edit_message_text(texts.text("language_set", pressed.value),
                                       parse_mode=ParseMode.HTML)
         return
+    if pressed.kind == callbacks.RATING:
+        await rating.rate(update, context, pressed.value)
+        return
+    ticket = await services(context).tickets.active_for_chat(query.message.chat.id)
+    if ticket is not None:  # the bot's old buttons don't reopen the chat with Rasa
+        await query.answer(texts.text("handoff_busy", ticket.language))
+        return
     await query.answer()
     await converse(context, update_id=update.update_id, chat_id=query.message.chat.id,
                    text=pressed.value, telegram_code=query.from_user.language_code)
 
 
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Stickers, photos, voice, locations, documents…: a polite note that only text is read."""
+    """Stickers, photos, voice, locations, documents…: a polite note that only text is read.
+    During a ticket they go to the counselor instead."""
+    if await handoff.relay_from_resident(update, context):
+        return
     await update.effective_message.reply_html(texts.text("non_text",
                                                          await _language(update, context)))
 
 
 async def edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An edited message: not answered twice, but not ignored either."""
+    if await handoff.relay_from_resident(update, context):
+        return
     await context.bot.send_message(update.effective_chat.id,
                                    texts.text("edited", await _language(update, context)),
                                    parse_mode=ParseMode.HTML)

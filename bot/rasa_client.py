@@ -69,6 +69,13 @@ class RasaClient:
         intent = (response.json().get("latest_message") or {}).get("intent") or {}
         return RasaReply(messages, intent.get("name"), intent.get("confidence"), meta)
 
+    async def intent(self, text: str) -> str | None:
+        """The intent Rasa reads in `text`, without touching any conversation's tracker."""
+        response = await self._http.post("/model/parse", params={"token": self._token},
+                                         json={"text": text})
+        response.raise_for_status()
+        return (response.json().get("intent") or {}).get("name")
+
     async def ready(self) -> bool:
         try:
             response = await self._http.get("/status", params={"token": self._token})

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 
 from telegram.ext import ContextTypes
 
+from bot.counselor_translation import Translator
 from bot.rasa_client import RasaClient
 from bot.store import Store, Turn
+from bot.tickets import Tickets
 from helpdesk.settings import Settings
 
 SERVICES_KEY = "services"
@@ -22,11 +24,19 @@ class Services:
     settings: Settings
     store: Store
     rasa: RasaClient
+    #: Machine translation of counselors' replies; None relays them as written.
+    translator: Translator | None = None
     #: Called with each update's ID once every handler is done with it (`make ask`, tests).
     update_listeners: list[UpdateListener] = field(default_factory=list)
     #: One lock per chat keeps a resident's replies in the order of their messages.
     chat_locks: defaultdict[int, asyncio.Lock] = field(
         default_factory=lambda: defaultdict(asyncio.Lock))
+    #: One lock per ticket keeps counselors' replies in order and /close after them.
+    ticket_locks: defaultdict[int, asyncio.Lock] = field(
+        default_factory=lambda: defaultdict(asyncio.Lock))
+
+    def __post_init__(self) -> None:
+        self.tickets = Tickets(self.store)
 
     async def record_turn(self, turn: Turn) -> None:
         await self.store.add_turn(turn)

@@ -80,6 +80,13 @@ class Store:
         async with self.sessions.begin() as session:
             session.add(turn)
 
+    async def recent_turns(self, chat_id: int, limit: int) -> list[Turn]:
+        """The chat's last `limit` turns, oldest first."""
+        async with self.sessions() as session:
+            newest = await session.scalars(select(Turn).where(Turn.chat_id == chat_id)
+                                           .order_by(Turn.id.desc()).limit(limit))
+            return list(reversed(list(newest)))
+
     async def turn_for_update(self, update_id: int) -> Turn | None:
         async with self.sessions() as session:
             return await session.scalar(select(Turn).where(Turn.update_id == update_id))

@@ -69,22 +69,36 @@ class LocalDesk:
         self._server_task = asyncio.create_task(self._server.serve())
         while not self._server.started:
             await asyncio.sleep(0.02)
+        await self._start_bot()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._stop_bot()
+        self._server.should_exit = True
+        await self._server_task
+
+    async def _start_bot(self) -> None:
         self.services.update_listeners.append(self._update_done)
         await self.application.initialize()
         if self.application.post_init:
             await self.application.post_init(self.application)
         await self.application.start()
         await self.application.updater.start_polling(poll_interval=0.0, timeout=5)
-        return self
 
-    async def __aexit__(self, *_: object) -> None:
+    async def _stop_bot(self) -> None:
         await self.application.updater.stop()
         await self.application.stop()
         await self.application.shutdown()
         if self.application.post_shutdown:
             await self.application.post_shutdown(self.application)
-        self._server.should_exit = True
-        await self._server_task
+
+    async def restart_bot(self, services: Services | None = None) -> None:
+        """Stops the bot and starts a new Application against the same emulator and database,
+        as a redeploy would (`services`: prebuilt ones, e.g. with a stand-in Rasa)."""
+        await self._stop_bot()
+        self.services = services or build_services(self.settings)
+        self.application = build_application(self.settings, self.services)
+        await self._start_bot()
 
     async def _update_done(self, update_id: int) -> None:
         future = self._waiting.pop(update_id, None)
@@ -132,6 +146,32 @@ class LocalDesk:
         return await self._exchange(
             chat, lambda: self.state.resident_presses(chat, message_id, data),
             timeout_s)
+
+    async def member_sends(self, group: Chat, from_id: int, content: dict[str, Any],
+                           thread_id: int | None = None, timeout_s: float = 60.0) -> Exchange:
+        """Someone writes in a staff group (in a topic when `thread_id` is given) and the bot
+        handles it. Unlike /api/groups it also lets someone who is not (or no longer) a member
+        write, as a message sent just before they left would arrive."""
+        member = group.members.get(from_id)
+        sender = dict(member.user) if member else \
+            dict(self.state.known_user(from_id) or {"id": from_id, "is_bot": False,
+                                                     "first_name": "Someone"})
+        if thread_id is not None:
+            content = {**self.state.topic_fields(group, group.topics[thread_id]), **content}
+
+        async def send() -> dict[str, Any]:
+            update = await self.state.group_message(
+                group, self.state.new_message(group, sender, content))
+            if update is None:
+                raise RuntimeError("the bot does not see this message")
+            return update
+
+        return await self._exchange(group, send, timeout_s)
+
+    async def member_says(self, group: Chat, from_id: int, text: str,
+                          thread_id: int | None = None, timeout_s: float = 60.0) -> Exchange:
+        return await self.member_sends(group, from_id, self.state.text_content(text),
+                                       thread_id, timeout_s)
 
     async def edit(self, chat: Chat, message_id: int, text: str,
                    timeout_s: float = 60.0) -> Exchange:

@@ -46,6 +46,30 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Handoff to counselors (issue 6). Without a staff chat the bot opens no tickets.
+    #: The staff supergroup (with forum topics) where each ticket becomes a topic.
+    staff_chat_id: int | None = None
+    #: Per-language counselor teams to notify: {"pt": "@ana @joao", "vi": "123456789"}. Numeric
+    #: ids become mentions by link, for counselors without a username. JSON in the environment.
+    staff_teams: dict[str, str] = {}
+    #: Who is notified when the resident's language has no team (a mention, or empty).
+    staff_general_queue: str = ""
+    #: The language of the texts the bot writes for counselors.
+    staff_language: str = "en"
+    #: Counselors' office hours, local time; outside them tickets wait queued. "24:00" = midnight.
+    office_timezone: str = "Asia/Tokyo"
+    office_days: list[int] = [0, 1, 2, 3, 4]  # Monday = 0
+    office_opens: str = "08:30"
+    office_closes: str = "17:15"
+    #: A ticket no counselor answered for this long is flagged again in its topic (and again
+    #: after each further period); the check runs every handoff_check_interval_s.
+    handoff_reflag_after_s: float = 900.0
+    handoff_check_interval_s: float = 60.0
+    #: How many of the resident's last turns the first message of a ticket shows.
+    handoff_context_turns: int = 6
+    #: Machine-translate counselors' replies where an engine covers the pair (labelled).
+    handoff_machine_translation: bool = True
+
     @property
     def emulated(self) -> bool:
         return self.telegram_bot_token is None
