@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from helpdesk.local_desk import LocalDesk
+from helpdesk.settings import Settings
 from knowledge.articles import CONTENT_DIR, SERVED_LANGUAGES, load_article
 
 pytestmark = pytest.mark.e2e
@@ -99,3 +102,36 @@ async def test_vague_question_offers_topics_and_a_pick_answers_it(desk: LocalDes
     chosen = topics[1]["callback_data"].split('"article":"')[1].split('"')[0]
     assert picked.turn.articles == [chosen]
     assert title(chosen, "en") in picked.answer
+
+
+async def test_handoff_ticket_with_the_real_rasa(backend: Settings, tmp_path: Path) -> None:
+    """Offer, confirmation and the emergency check through the real Rasa and action server;
+    the ticket lives in a forum topic of the emulated staff group."""
+    group_id, counselor = -1001000000009, 901
+    settings = backend.model_copy(update={
+        "staff_chat_id": group_id, "office_days": list(range(7)), "office_opens": "00:00",
+        "office_closes": "24:00",
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"})
+    async with LocalDesk(settings) as desk:
+        group = desk.state.group(group_id, "Counselors")
+        desk.state.set_member(group, counselor, "administrator", "Aiko", can_manage_topics=True)
+        chat = desk.new_chat("en")
+        await desk.say(chat, "how do I renew my visa?")
+        offer = await desk.say(chat, "I want to talk to a real person please")
+        yes = next(b for b in offer.buttons if b["callback_data"].endswith("/affirm"))
+        await desk.press(chat, offer.replies[-1]["message_id"], yes["callback_data"])
+        ticket = await desk.services.tickets.active_for_chat(chat.id)
+        assert ticket is not None and ticket.topic_id in group.topics
+
+        waiting = await desk.say(chat, "my card expires next week")
+        assert waiting.replies == []  # the counselor has the conversation
+        danger = await desk.say(chat, "my friend collapsed and is not breathing!!")
+        assert "119" in danger.answer  # an emergency is not left waiting for a counselor
+        relayed = desk.state.topic_messages(group, ticket.topic_id)
+        assert any("not breathing" in m.get("text", "") for m in relayed)
+
+        await desk.member_says(group, counselor, "Please bring your card and passport.",
+                               ticket.topic_id)
+        assert "Please bring your card and passport." in chat.events[-1].payload["text"]
+        await desk.member_says(group, counselor, "/close", ticket.topic_id)
+        assert (await desk.services.tickets.get(ticket.id)).status == "closed"
