@@ -115,7 +115,7 @@ async def open_ticket(context: ContextTypes.DEFAULT_TYPE, chat_id: int, language
         await _tell(context, chat_id, "handoff_ticket", language, number=ticket.id)
     else:
         await _tell(context, chat_id, "handoff_after_hours", language, number=ticket.id,
-                    hours=escape(hours.describe()))
+                    hours=escape(hours.describe(texts.text("weekdays", language).split(","))))
 
 
 async def _post_in_topic(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -37,16 +38,15 @@ class OfficeHours:
         minute = local.hour * 60 + local.minute
         return local.weekday() in self.days and self.opens <= minute < self.closes
 
-    def describe(self) -> str:
-        """"Mon–Fri 08:30–17:15 (Asia/Tokyo)": numbers and day abbreviations every resident
-        can read, so the same line serves all languages."""
+    def describe(self, day_names: Sequence[str] = DAY_NAMES) -> str:
+        """"Mon–Fri 08:30–17:15 (Asia/Tokyo)", with the resident's own weekday abbreviations."""
         days = sorted(self.days)
         if not days:
             return "—"
         if days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
-            names = f"{DAY_NAMES[days[0]]}–{DAY_NAMES[days[-1]]}"
+            names = f"{day_names[days[0]]}–{day_names[days[-1]]}"
         else:
-            names = ", ".join(DAY_NAMES[d] for d in days)
+            names = ", ".join(day_names[d] for d in days)
 
         def clock(value: int) -> str:
             return f"{value // 60:02d}:{value % 60:02d}"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import texts
 from bot.office_hours import OfficeHours
 from helpdesk.settings import Settings
 
@@ -42,5 +43,7 @@ def test_midnight_to_midnight_is_always_open(tmp_path: Path) -> None:
 def test_scattered_days_are_listed(tmp_path: Path) -> None:
     office = hours(tmp_path, office_days=[1, 3], office_opens="13:00", office_closes="16:00")
     assert office.describe() == "Tue, Thu 13:00–16:00 (Asia/Tokyo)"
+    assert office.describe(texts.text("weekdays", "vi").split(",")) == \
+        "T3, T5 13:00–16:00 (Asia/Tokyo)"
     with pytest.raises(ValueError):
         hours(tmp_path, office_opens="25:00")
