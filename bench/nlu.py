@@ -268,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save-json", type=Path, help="also keep the raw results here")
     parser.add_argument("--from-json", type=Path, help="render saved results, run nothing")
     args = parser.parse_args(argv)
-    command = "make bench-nlu" if not argv else f"python -m bench.nlu {shlex.join(argv)}"
+    given = sys.argv[1:] if argv is None else list(argv)
+    command = f"python -m bench.nlu {shlex.join(given)}".strip()
     started = time.perf_counter()
 
     if args.compare_tokenizers:
