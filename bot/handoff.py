@@ -104,9 +104,9 @@ async def open_ticket(context: ContextTypes.DEFAULT_TYPE, chat_id: int, language
     ticket = await svc.tickets.update(ticket.id, topic_id=topic.message_thread_id)
     summary = first_message(settings, ticket, await _resident_name(context, chat_id), turns,
                             await _translate_turns(svc, turns), utcnow(), office_open)
-    await _post_in_topic(context, ticket, summary)
+    await post_in_topic(context, ticket, summary)
     mention, is_team = team_mention(settings, language)
-    await _post_in_topic(context, ticket, staff_text(
+    await post_in_topic(context, ticket, staff_text(
         settings, "staff_notify_team" if is_team else "staff_notify_general",
         number=ticket.id, lang=escape(language), mention=mention))
     log.info("ticket_opened", ticket=ticket.id, chat_id=chat_id, language=language,
@@ -118,8 +118,8 @@ async def open_ticket(context: ContextTypes.DEFAULT_TYPE, chat_id: int, language
                     hours=escape(hours.describe(texts.text("weekdays", language).split(","))))
 
 
-async def _post_in_topic(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket,
-                         html: str) -> Message:
+async def post_in_topic(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket,
+                        html: str) -> Message:
     """Posts in the ticket's topic, split under Telegram's limit; returns the first part."""
     sent = [await context.bot.send_message(services(context).settings.staff_chat_id, chunk,
                                            parse_mode=ParseMode.HTML,
@@ -144,10 +144,10 @@ async def relay_from_resident(update: Update, context: ContextTypes.DEFAULT_TYPE
         kind = message_kind(message)
         try:
             if update.edited_message is not None and message.text:
-                relayed = await _post_in_topic(context, ticket, staff_text(
+                relayed = await post_in_topic(context, ticket, staff_text(
                     svc.settings, "staff_resident_edited", text=escape(message.text)))
             elif message.text:
-                relayed = await _post_in_topic(context, ticket, staff_text(
+                relayed = await post_in_topic(context, ticket, staff_text(
                     svc.settings, "staff_resident_says", text=escape(message.text)))
             else:
                 # Photos, documents, voice…: copied, so counselors see them as sent.
@@ -203,7 +203,7 @@ async def back_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                                               close_note=RESIDENT_LEFT_NOTE)
         if ticket.topic_id is not None:
             try:
-                await _post_in_topic(context, ticket, staff_text(
+                await post_in_topic(context, ticket, staff_text(
                     svc.settings, "staff_resident_left", number=ticket.id))
                 await context.bot.close_forum_topic(svc.settings.staff_chat_id, ticket.topic_id)
             except TelegramError as error:

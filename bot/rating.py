@@ -9,6 +9,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
+from bot.handoff import post_in_topic
 from bot.services import services
 from bot.ticket_summary import staff_text
 from bot.tickets import CLOSED
@@ -42,8 +43,7 @@ async def rate(update: Update, context: ContextTypes.DEFAULT_TYPE, value: str) -
                                   parse_mode=ParseMode.HTML)
     if ticket.topic_id is not None:
         try:  # the topic is closed; the bot still writes there as a topic-managing admin
-            await context.bot.send_message(svc.settings.staff_chat_id, staff_text(
-                svc.settings, "staff_rated", number=ticket.id, rating=parsed[1]),
-                parse_mode=ParseMode.HTML, message_thread_id=ticket.topic_id)
+            await post_in_topic(context, ticket, staff_text(
+                svc.settings, "staff_rated", number=ticket.id, rating=parsed[1]))
         except TelegramError as error:
             log.warning("rating_note_failed", ticket=ticket.id, error=str(error))

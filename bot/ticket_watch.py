@@ -11,10 +11,10 @@ from __future__ import annotations
 from html import escape
 
 import structlog
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.handoff import post_in_topic
 from bot.office_hours import OfficeHours
 from bot.services import services
 from bot.ticket_summary import minutes_between, staff_text, team_mention
@@ -38,12 +38,10 @@ async def flag_waiting(context: ContextTypes.DEFAULT_TYPE) -> None:
             continue
         mention, _ = team_mention(settings, ticket.language)
         try:
-            await context.bot.send_message(
-                settings.staff_chat_id, staff_text(
-                    settings, "staff_still_waiting", number=ticket.id,
-                    minutes=minutes_between(ticket.created_at, now),
-                    lang=escape(ticket.language), mention=mention),
-                parse_mode=ParseMode.HTML, message_thread_id=ticket.topic_id)
+            await post_in_topic(context, ticket, staff_text(
+                settings, "staff_still_waiting", number=ticket.id,
+                minutes=minutes_between(ticket.created_at, now),
+                lang=escape(ticket.language), mention=mention))
         except TelegramError as error:
             log.warning("ticket_flag_failed", ticket=ticket.id, error=str(error))
             continue
