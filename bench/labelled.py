@@ -9,8 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from helpdesk.settings import ROOT
-
+# Not helpdesk.settings.ROOT: bench/nlu_eval_rasa.py imports this module in Rasa's environment,
+# which has neither pydantic-settings nor the app's other packages.
+ROOT = Path(__file__).resolve().parents[1]
 NLU_HOLDOUT = ROOT / "nlu" / "tests" / "nlu_holdout.yml"
 RETRIEVAL_EVAL = ROOT / "bench" / "data" / "retrieval_eval.yml"
 _LANGUAGE_COMMENT = re.compile(r"^#\s*([a-z]{2})\s*$")

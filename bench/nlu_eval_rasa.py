@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import random
-import re
 import resource
 import shutil
 import subprocess
@@ -34,6 +33,13 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, this file's folder comes first on sys.path, and bench/nlu.py would shadow
+# the `nlu` package that holds the custom components.
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(ROOT)
+
+from bench.labelled import nlu_examples  # noqa: E402  (needs the path above)
+
 TRAIN_DIR = ROOT / "nlu" / "data" / "nlu"
 HOLDOUT = ROOT / "nlu" / "tests" / "nlu_holdout.yml"
 # Ordinary questions (the retrieval benchmark's held-out set): none may become an emergency.
@@ -43,41 +49,14 @@ TOKENIZERS = {
     "char": {"name": "nlu.components.script_tokenizer.ScriptTokenizer", "mode": "char"},
     "bigram": {"name": "nlu.components.script_tokenizer.ScriptTokenizer", "mode": "bigram"},
 }
-_LANG = re.compile(r"^#\s*([a-z]{2})\s*$")
-_INTENT = re.compile(r"^-\s*intent:\s*(\S+)")
-
-
-def language_label(lang: str, text: str) -> str:
-    if lang in ("ne", "vi") and text.isascii():
-        return "ne-Latn" if lang == "ne" else "vi-ascii"
-    return lang
 
 
 def read_nlu_file(path: Path) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
     """(examples with text/intent/lang, other top-level entries such as lookup tables)."""
-    langs: list[str] = []
-    lang = "?"
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if match := _LANG.match(line):
-            lang = match.group(1)
-        elif _INTENT.match(line):
-            langs.append(lang)
+    examples = [{"text": e.text, "intent": e.intent, "lang": e.variant}
+                for e in nlu_examples(path)]
     entries = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []
-    examples, others = [], []
-    intent_entries = [e for e in entries if "intent" in e]
-    if len(intent_entries) != len(langs):
-        raise SystemExit(f"{path}: could not match `# lang` comments to intents")
-    for entry in entries:
-        if "intent" not in entry:
-            others.append(entry)
-    for entry, lang in zip(intent_entries, langs, strict=True):
-        for line in str(entry.get("examples", "")).splitlines():
-            text = line.strip()
-            if text.startswith("- "):
-                text = text[2:].strip()
-                examples.append({"text": text, "intent": entry["intent"],
-                                 "lang": language_label(lang, text)})
-    return examples, others
+    return examples, [entry for entry in entries if "intent" not in entry]
 
 
 def read_training_data() -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
@@ -274,10 +253,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe", nargs=3, metavar=("MODEL", "MESSAGES_JSON", "OUT_JSON"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    # Run as a script, this file's folder comes first on sys.path, and bench/nlu.py would shadow
-    # the `nlu` package that holds the custom components.
-    if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
-        sys.path[0] = str(ROOT)
 
     if args.probe:
         with contextlib.redirect_stdout(sys.stderr):
