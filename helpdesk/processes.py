@@ -43,7 +43,8 @@ def app_env(settings: Settings) -> dict[str, str]:
 def rasa_service(settings: Settings, model: Path) -> Service:
     port = settings.rasa_url.rsplit(":", 1)[1]
     token = settings.rasa_auth_token()
-    return Service("rasa", [str(RASA_BIN), "run", "--enable-api", "--auth-token", token,
+    # One argument `--auth-token=…`: a token starting with "-" would otherwise read as an option.
+    return Service("rasa", [str(RASA_BIN), "run", "--enable-api", f"--auth-token={token}",
                             "-i", "127.0.0.1", "-p", port, "--model", str(model),
                             "--endpoints", "nlu/endpoints.yml", "--credentials",
                             "nlu/credentials.yml", "--cors", "http://127.0.0.1"],

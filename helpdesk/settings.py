@@ -105,7 +105,7 @@ class Settings(BaseSettings):
         path = self.data_dir / "rasa-token"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(24))
+            path.write_text(secrets.token_hex(24))
             path.chmod(0o600)
         return path.read_text().strip()
 
