@@ -69,6 +69,13 @@ def bot_service(settings: Settings) -> Service:
     return Service("bot", [str(APP_PYTHON), "-m", "bot"], app_env(settings))
 
 
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
 def is_up(url: str) -> bool:
     try:
         response = httpx.get(url, timeout=2)
@@ -105,8 +112,10 @@ class Supervisor:
         deadline = time.monotonic() + service.ready_timeout_s
         while not is_up(service.ready_url):
             if running.process.poll() is not None:
+                log = self.log_dir / f"{service.name}.log"
+                # The tail goes into the error because a CI machine's log dies with the machine.
                 raise RuntimeError(f"{service.name} exited with {running.process.returncode}; "
-                                   f"see {self.log_dir / (service.name + '.log')}")
+                                   f"{log} ends with:\n{_tail(log)}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{service.name} not ready after {service.ready_timeout_s} s")
             time.sleep(0.5)
