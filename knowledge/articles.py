@@ -27,6 +27,8 @@ class TextStatus(StrEnum):
 
     CURATED = "curated"
     MACHINE = "machine"
+    #: Reviewed once, but the English source changed since; still a person's translation.
+    STALE = "stale"
     MISSING = "missing"
 
 

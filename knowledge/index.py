@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -76,6 +77,16 @@ def _embed(embedder: Embedder, entries: list[Entry]) -> np.ndarray:
     return vectors
 
 
+def _vector_key(entry: Entry) -> tuple[bool, str]:
+    """What an entry's vector depends on: its text, and whether it is embedded as a passage."""
+    return entry.kind == "answer", entry.text
+
+
+def _paths(articles: list[Article], embedder: Embedder, directory: Path) -> tuple[Path, Path]:
+    stem = directory / f"index-{content_key(articles, embedder.name)}"
+    return stem.with_suffix(".npy"), stem.with_suffix(".json")
+
+
 def content_key(articles: list[Article], embedder_name: str) -> str:
     digest = hashlib.sha256(f"{INDEX_FORMAT}|{embedder_name}".encode())
     for article in sorted(articles, key=lambda a: a.id):
@@ -99,17 +110,68 @@ class ArticleIndex:
     def load_or_build(cls, articles: list[Article], embedder: Embedder,
                       directory: Path) -> ArticleIndex:
         """Reuse the index saved for exactly these articles and this embedder, else build it."""
-        stem = directory / f"index-{content_key(articles, embedder.name)}"
-        vectors_path, entries_path = stem.with_suffix(".npy"), stem.with_suffix(".json")
-        if vectors_path.exists() and entries_path.exists():
-            entries = [Entry(**e) for e in json.loads(entries_path.read_text(encoding="utf-8"))]
-            return cls(entries, np.load(vectors_path))
-        index = cls.build(articles, embedder)
-        directory.mkdir(parents=True, exist_ok=True)
-        np.save(vectors_path, index.vectors())
-        entries_path.write_text(json.dumps([asdict(e) for e in index.entries], ensure_ascii=False),
-                                encoding="utf-8")
+        index = cls.load(articles, embedder, directory)
+        if index is None:
+            index = cls.build(articles, embedder)
+            index.save(articles, embedder, directory)
         return index
+
+    @classmethod
+    def load(cls, articles: list[Article], embedder: Embedder, directory: Path,
+             ) -> ArticleIndex | None:
+        vectors_path, entries_path = _paths(articles, embedder, directory)
+        if not (vectors_path.exists() and entries_path.exists()):
+            return None
+        entries = [Entry(**e) for e in json.loads(entries_path.read_text(encoding="utf-8"))]
+        index = cls(entries, np.load(vectors_path))
+        vectors_path.touch()  # recently used: `prune` keeps it
+        return index
+
+    def save(self, articles: list[Article], embedder: Embedder, directory: Path) -> None:
+        vectors_path, entries_path = _paths(articles, embedder, directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        # Written aside and renamed: another process may be loading the same index right now.
+        for path, write in ((vectors_path, lambda f: np.save(f, self.vectors())),
+                            (entries_path, lambda f: f.write(json.dumps(
+                                [asdict(e) for e in self.entries],
+                                ensure_ascii=False).encode()))):
+            partial = path.with_name(f".{path.name}.{os.getpid()}")
+            with partial.open("wb") as handle:
+                write(handle)
+            partial.replace(path)
+
+    @staticmethod
+    def prune(directory: Path, keep: int = 6) -> None:
+        """Deletes all but the `keep` most recently used saved indexes: every publication saves
+        one (a few MB), and only the newest few (and the seed's, loaded often) are worth keeping.
+        """
+        saved = sorted(directory.glob("index-*.npy"), key=lambda p: p.stat().st_mtime,
+                       reverse=True)
+        for vectors_path in saved[keep:]:
+            vectors_path.unlink(missing_ok=True)
+            vectors_path.with_suffix(".json").unlink(missing_ok=True)
+
+    def updated(self, articles: list[Article], embedder: Embedder) -> ArticleIndex:
+        """The index for `articles`, embedding only text this index holds no vector for: after
+        a publication that is the changed and added articles' new text, while removed
+        articles' entries simply drop out. `embedder` must be the one this index was built by.
+        """
+        known: dict[tuple[bool, str], int] = {}
+        for row, entry in enumerate(self.entries):
+            known.setdefault(_vector_key(entry), row)
+        old = self.vectors() if self.entries else None
+        entries = [entry for article in articles for entry in entries_for(article)]
+        vectors = np.zeros((len(entries), embedder.dimension), dtype=np.float32)
+        fresh = []
+        for i, entry in enumerate(entries):
+            row = known.get(_vector_key(entry))
+            if row is None or old is None:
+                fresh.append(i)
+            else:
+                vectors[i] = old[row]
+        if fresh:
+            vectors[fresh] = _embed(embedder, [entries[i] for i in fresh])
+        return ArticleIndex(entries, vectors)
 
     def vectors(self) -> np.ndarray:
         return self._index.reconstruct_n(0, self._index.ntotal)

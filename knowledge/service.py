@@ -45,10 +45,27 @@ class SearchResult:
 
 
 class KnowledgeBase:
-    def __init__(self, articles: list[Article], embedder: Embedder, index: ArticleIndex) -> None:
+    """One version of the knowledge base, never changed once built: a newer publication gets a
+    new instance (`updated`), so a request holding this one reads consistent articles."""
+
+    def __init__(self, articles: list[Article], embedder: Embedder, index: ArticleIndex,
+                 version: int | None = None) -> None:
         self.articles = {article.id: article for article in articles}
         self.embedder = embedder
         self.index = index
+        #: The publication these articles come from; None when read from the seed files.
+        self.version = version
+
+    def updated(self, articles: list[Article], version: int | None,
+                index_dir: Path | None = None) -> KnowledgeBase:
+        """The knowledge base for `articles`: only their new or changed text is embedded. With
+        `index_dir`, the index is saved there too, so a restart loads it instead of rebuilding.
+        """
+        index = self.index.updated(articles, self.embedder)
+        if index_dir is not None:
+            index.save(articles, self.embedder, index_dir)
+            ArticleIndex.prune(index_dir)
+        return KnowledgeBase(articles, self.embedder, index, version)
 
     @classmethod
     def load(cls, embedder_spec: str, index_dir: Path, content_dir: Path | None = None,
@@ -70,7 +87,9 @@ class KnowledgeBase:
               ) -> Shown:
         article = self.articles[article_id]
         own = article.translations.get(language)
-        if own is not None and own.status is TextStatus.CURATED:
+        # Stale text was written by a person and reviewed against earlier English: it is shown
+        # as it is, not replaced by a machine translation of the new English.
+        if own is not None and own.status in (TextStatus.CURATED, TextStatus.STALE):
             return Shown([(own, language)])
         if translator is not None and language in SERVED_LANGUAGES:
             # English first: it is the best-reviewed text and every engine pairs with it.
