@@ -1,9 +1,13 @@
-"""`python -m bot`: run the Telegram bot."""
+"""`python -m bot`: run the Telegram bot (long polling, or a webhook when WEBHOOK_URL is set)."""
 
-from bot.app import run
+import asyncio
+import contextlib
+
+from bot.runner import BotRunner
 from helpdesk.logs import configure_logging
 from helpdesk.settings import get_settings
 
 settings = get_settings()
 configure_logging(settings.log_level)
-run(settings)
+with contextlib.suppress(KeyboardInterrupt):
+    asyncio.run(BotRunner(settings).serve_forever())

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from telegram.ext import Application
 
-from bot.app import build_application, build_services
+from bot.runner import BotRunner
 from bot.services import Services
 from emulator.app import create_app
 from emulator.state import Chat, EmulatorState
@@ -62,8 +63,7 @@ class LocalDesk:
         self._server = uvicorn.Server(uvicorn.Config(create_app(self.state), host="127.0.0.1",
                                                      port=self.port, log_level="warning",
                                                      lifespan="off"))
-        self.services: Services = build_services(self.settings)
-        self.application = build_application(self.settings, self.services)
+        self.runner = BotRunner(self.settings, poll_timeout_s=5)
 
     async def __aenter__(self) -> LocalDesk:
         self._server_task = asyncio.create_task(self._server.serve())
@@ -77,27 +77,26 @@ class LocalDesk:
         self._server.should_exit = True
         await self._server_task
 
+    @property
+    def services(self) -> Services:
+        return self.runner.services
+
+    @property
+    def application(self) -> Application:
+        return self.runner.application
+
     async def _start_bot(self) -> None:
         self.services.update_listeners.append(self._update_done)
-        await self.application.initialize()
-        if self.application.post_init:
-            await self.application.post_init(self.application)
-        await self.application.start()
-        await self.application.updater.start_polling(poll_interval=0.0, timeout=5)
+        await self.runner.start()
 
     async def _stop_bot(self) -> None:
-        await self.application.updater.stop()
-        await self.application.stop()
-        await self.application.shutdown()
-        if self.application.post_shutdown:
-            await self.application.post_shutdown(self.application)
+        await self.runner.stop()
 
     async def restart_bot(self, services: Services | None = None) -> None:
         """Stops the bot and starts a new Application against the same emulator and database,
         as a redeploy would (`services`: prebuilt ones, e.g. with a stand-in Rasa)."""
         await self._stop_bot()
-        self.services = services or build_services(self.settings)
-        self.application = build_application(self.settings, self.services)
+        self.runner = BotRunner(self.settings, services, poll_timeout_s=5)
         await self._start_bot()
 
     async def _update_done(self, update_id: int) -> None:
@@ -110,19 +109,23 @@ class LocalDesk:
     def new_chat(self, language_code: str | None = None) -> Chat:
         return self.state.chat(next(self.chat_ids), language_code)
 
+    async def wait_done(self, update_id: int, timeout_s: float) -> None:
+        """Returns once the bot has finished with update `update_id` (at once if it has)."""
+        if update_id in self._finished:
+            self._finished.discard(update_id)
+            return
+        future = self._waiting[update_id] = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(future, timeout_s)
+        finally:
+            self._waiting.pop(update_id, None)
+
     async def _exchange(self, chat: Chat, send: Any, timeout_s: float) -> Exchange:
         """Sends one update and waits until the bot has finished handling it."""
         before = chat.events[-1].seq if chat.events else 0
         started = time.perf_counter()
         update_id = (await send())["update_id"]
-        if update_id in self._finished:
-            self._finished.discard(update_id)
-        else:
-            future = self._waiting[update_id] = asyncio.get_running_loop().create_future()
-            try:
-                await asyncio.wait_for(future, timeout_s)
-            finally:
-                self._waiting.pop(update_id, None)
+        await self.wait_done(update_id, timeout_s)
         latency = (time.perf_counter() - started) * 1000
         events = [e for e in chat.events if e.seq > before]
         replies = [e.payload for e in events if e.direction == "out" and e.kind == "message"]
