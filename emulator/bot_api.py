@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,9 +35,10 @@ ADMIN_RIGHTS = {"can_be_edited": False, "is_anonymous": False, "can_manage_chat"
 
 
 class BotAPIError(Exception):
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str,
+                 parameters: dict[str, Any] | None = None) -> None:
         super().__init__(description)
-        self.code, self.description = code, description
+        self.code, self.description, self.parameters = code, description, parameters
 
 
 def ok(result: Any) -> JSONResponse:
@@ -181,8 +183,11 @@ class BotAPI:
         try:
             return ok(await handler(await read_params(request)))
         except BotAPIError as error:
-            return JSONResponse({"ok": False, "error_code": error.code,
-                                 "description": error.description}, status_code=error.code)
+            body: dict[str, Any] = {"ok": False, "error_code": error.code,
+                                    "description": error.description}
+            if error.parameters:
+                body["parameters"] = error.parameters
+            return JSONResponse(body, status_code=error.code)
 
     @property
     def _bot_id(self) -> int:
@@ -194,9 +199,12 @@ class BotAPI:
         except (KeyError, TypeError, ValueError):
             raise BotAPIError(400, "Bad Request: chat not found") from None
 
-    def _chat(self, params: dict[str, Any]) -> Chat:
-        """The chat a method acts in; a group only while the bot is still in it."""
+    def _chat(self, params: dict[str, Any], reach: bool = True) -> Chat:
+        """The chat a method acts in; a group only while the bot is still in it. `reach`: the
+        method writes to the person, which a resident who blocked the bot refuses."""
         chat = self._known_chat(params.get("chat_id"))
+        if reach and chat.blocked:
+            raise BotAPIError(403, "Forbidden: bot was blocked by the user")
         if chat.type != "private" and not self.state.is_present(chat, self._bot_id):
             member = chat.members.get(self._bot_id)
             if member is not None and member.status == "kicked":
@@ -252,6 +260,16 @@ class BotAPI:
             raise BotAPIError(400, f"Bad Request: message can't be {participle}")
         return message, content
 
+    def _flood_control(self, chat: Chat) -> None:
+        """Counts a message against Telegram's limits, or refuses it as Telegram does."""
+        limits = self.state.limits
+        if limits is None:
+            return
+        wait = limits.retry_after(chat.id, time.monotonic())
+        if wait is not None:
+            raise BotAPIError(429, f"Too Many Requests: retry after {wait}",
+                              {"retry_after": wait})
+
     async def accept(self, params: dict[str, Any]) -> bool:
         return True
 
@@ -268,7 +286,9 @@ class BotAPI:
     async def send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)
         thread = self._thread(chat, params)
-        return await self.state.bot_message(chat, {**thread, **_text_and_entities(params)})
+        content = _text_and_entities(params)
+        self._flood_control(chat)
+        return await self.state.bot_message(chat, {**thread, **content})
 
     async def copy_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)
@@ -280,6 +300,7 @@ class BotAPI:
             content.update(_caption(params))
         if params.get("reply_markup"):
             content["reply_markup"] = params["reply_markup"]
+        self._flood_control(chat)
         message = await self.state.bot_message(chat, {**thread, **content})
         return {"message_id": message["message_id"]}
 
@@ -290,6 +311,7 @@ class BotAPI:
         # A forward of a forward still names the first sender.
         origin = source.get("forward_origin") or {"type": "user", "sender_user": source["from"],
                                                   "date": source["date"]}
+        self._flood_control(chat)
         return await self.state.bot_message(chat, {**thread, "forward_origin": origin,
                                                    **content})
 
@@ -328,11 +350,11 @@ class BotAPI:
         """A ChatFullInfo: the chat's fields and the few that ChatFullInfo requires besides."""
         gifts = dict.fromkeys(("unlimited_gifts", "limited_gifts", "unique_gifts",
                                "premium_subscription", "gifts_from_channels"), False)
-        return {**self.state.chat_object(self._chat(params)), "accent_color_id": 0,
+        return {**self.state.chat_object(self._chat(params, reach=False)), "accent_color_id": 0,
                 "max_reaction_count": 11, "accepted_gift_types": gifts}
 
     async def get_chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat = self._chat(params)
+        chat = self._chat(params, reach=False)
         user_id = _integer(params.get("user_id"))
         if user_id <= 0:
             raise BotAPIError(400, "Bad Request: invalid user_id specified")

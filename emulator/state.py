@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +57,47 @@ class Chat:
     is_forum: bool = False
     members: dict[int, Member] = field(default_factory=dict)
     topics: dict[int, Topic] = field(default_factory=dict)
+    #: The resident blocked the bot: Telegram then refuses everything sent to them with 403.
+    blocked: bool = False
+
+
+@dataclass
+class RateLimits:
+    """Telegram's flood limits on the messages a bot sends, counted over the last second.
+
+    Telegram documents about 30 messages per second per bot and about one per second per chat;
+    beyond them it answers 429 with `retry_after`. Off unless an emulator is given limits, so
+    that ordinary tests (a reply and its buttons in quick succession) are unaffected.
+    """
+
+    per_bot: int | None = 30
+    per_chat: int | None = 1
+    window_s: float = 1.0
+    sent: deque[float] = field(default_factory=deque)
+    sent_per_chat: dict[int, deque[float]] = field(default_factory=dict)
+    #: How many requests were refused with 429 (benchmarks report it).
+    refused: int = 0
+
+    def retry_after(self, chat_id: int, now: float) -> int | None:
+        """Whole seconds to wait (Telegram never says less than 1), or None to let it through;
+        a message let through is counted."""
+        chat_sent = self.sent_per_chat.setdefault(chat_id, deque())
+        waits = [self._wait(queue, limit, now) for queue, limit in
+                 ((self.sent, self.per_bot), (chat_sent, self.per_chat))]
+        wait = max(waits)
+        if wait > 0:
+            self.refused += 1
+            return max(1, math.ceil(wait))
+        self.sent.append(now)
+        chat_sent.append(now)
+        return None
+
+    def _wait(self, queue: deque[float], limit: int | None, now: float) -> float:
+        while queue and queue[0] <= now - self.window_s:
+            queue.popleft()
+        if limit is None or len(queue) < limit:
+            return 0.0
+        return queue[len(queue) - limit] + self.window_s - now
 
 
 #: The colour Telegram gives a topic created without one (the blue of its own apps).
@@ -78,6 +121,8 @@ class EmulatorState:
         self.webhook: dict[str, Any] | None = None
         self.callback_ids = itertools.count(1)
         self.callback_chats: dict[str, Chat] = {}
+        #: Flood limits on the bot's messages; None: unlimited (see RateLimits).
+        self.limits: RateLimits | None = None
 
     # -- the resident's side ----------------------------------------------------------------
 
