@@ -1,20 +1,22 @@
-"""Builds the python-telegram-bot Application and runs it (polling, webhook or the emulator)."""
+"""Builds the python-telegram-bot Application: handlers, services, commands.
+
+Updates reach it from the inbox (bot.runner), never from python-telegram-bot's own Updater.
+"""
 
 from __future__ import annotations
 
 import structlog
-from telegram import BotCommand, Update
+from telegram import BotCommand
 from telegram.ext import (
     AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
-from bot import handlers, handoff, staff, ticket_watch
+from bot import handlers, handoff, proactive, retention, staff, ticket_watch
 from bot.counselor_translation import LazyTranslator
 from bot.rasa_client import RasaClient
 from bot.services import SERVICES_KEY, Services
@@ -23,9 +25,11 @@ from helpdesk.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-LAST_GROUP = 100
 COMMANDS = [("start", "Start"), ("language", "Choose your language"), ("help", "Help"),
-            ("human", "Talk to a counselor"), ("bot", "Back to the automatic answers")]
+            ("human", "Talk to a counselor"), ("bot", "Back to the automatic answers"),
+            ("subscribe", "Alerts and garbage-day reminders"),
+            ("unsubscribe", "Stop alerts and reminders"),
+            ("forget", "Erase what the help desk keeps about you")]
 
 
 def build_services(settings: Settings) -> Services:
@@ -39,7 +43,7 @@ def build_services(settings: Settings) -> Services:
 def build_application(settings: Settings, svc: Services) -> Application:
     builder = (Application.builder().token(settings.bot_token)
                .rate_limiter(AIORateLimiter(max_retries=3))
-               .concurrent_updates(64)
+               .updater(None)
                .post_init(_post_init).post_shutdown(_post_shutdown))
     if settings.emulated:
         builder = builder.base_url(f"{settings.web_url}/bot").base_file_url(
@@ -53,6 +57,9 @@ def build_application(settings: Settings, svc: Services) -> Application:
     application.add_handler(CommandHandler("help", handlers.help_command, private))
     application.add_handler(CommandHandler("human", handlers.human, private))
     application.add_handler(CommandHandler("bot", handoff.back_to_bot, private))
+    application.add_handler(CommandHandler("subscribe", handlers.subscribe_command, private))
+    application.add_handler(CommandHandler("unsubscribe", handlers.unsubscribe_command, private))
+    application.add_handler(CommandHandler("forget", handlers.forget_command, private))
     if settings.staff_chat_id is not None:
         _add_staff_handlers(application, settings.staff_chat_id)
     application.add_handler(MessageHandler(private & filters.COMMAND, handlers.unknown_command))
@@ -61,7 +68,6 @@ def build_application(settings: Settings, svc: Services) -> Application:
     application.add_handler(MessageHandler(private & filters.TEXT, handlers.text_message))
     application.add_handler(MessageHandler(private & ~filters.TEXT, handlers.not_text))
     application.add_handler(CallbackQueryHandler(handlers.button))
-    application.add_handler(TypeHandler(Update, handlers.done), group=LAST_GROUP)
     application.add_error_handler(handlers.on_error)
     return application
 
@@ -85,28 +91,16 @@ async def _post_init(application: Application) -> None:
         application.job_queue.run_repeating(
             ticket_watch.flag_waiting, interval=settings.handoff_check_interval_s,
             first=settings.handoff_check_interval_s, name=ticket_watch.JOB_NAME)
+    if application.job_queue is not None:
+        # Deletes are idempotent, so every replica may run it.
+        application.job_queue.run_repeating(retention.purge, interval=retention.INTERVAL_S,
+                                            first=60, name=retention.JOB_NAME)
     await application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+    await proactive.start(application)
 
 
 async def _post_shutdown(application: Application) -> None:
+    await proactive.stop(application)
     svc: Services = application.bot_data[SERVICES_KEY]
     await svc.rasa.close()
     await svc.store.close()
-
-
-def run(settings: Settings) -> None:
-    """Long polling by default; a webhook with a secret token when WEBHOOK_URL is set.
-
-    Both work against the emulator too, which calls a webhook the way Telegram does.
-    """
-    application = build_application(settings, build_services(settings))
-    updates = Update.ALL_TYPES
-    if settings.webhook_url:
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        log.info("bot_webhook", url=settings.webhook_url)
-        application.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port,
-                                url_path="telegram", webhook_url=settings.webhook_url,
-                                secret_token=secret, allowed_updates=updates)
-    else:
-        log.info("bot_polling", emulated=settings.emulated)
-        application.run_polling(allowed_updates=updates, poll_interval=0.0, timeout=10)

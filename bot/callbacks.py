@@ -8,6 +8,8 @@ MAX_BYTES = 64
 LANGUAGE = "lang"
 RASA = "rasa"
 RATING = "rate"  # value "<ticket>:<1-5>"
+SUBSCRIBE = "sub"  # value: see bot/subscribe.py
+FORGET = "forget"  # value "yes" | "no"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,6 @@ def decode(data: str | None) -> Callback | None:
     if not data or "|" not in data:
         return None
     kind, value = data.split("|", 1)
-    if kind not in (LANGUAGE, RASA, RATING) or not value:
+    if kind not in (LANGUAGE, RASA, RATING, SUBSCRIBE, FORGET) or not value:
         return None
     return Callback(kind, value)

@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot import callbacks, handoff, rating, texts
+from bot import callbacks, forget, handoff, rating, subscribe, texts
 from bot.conversation import converse
 from bot.language import SERVED
 from bot.services import services
@@ -59,6 +59,21 @@ async def human(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                    text="/request_human", telegram_code=update.effective_user.language_code)
 
 
+async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/subscribe: disaster alerts, garbage-day reminders, city news (inline buttons)."""
+    await subscribe.show(update, context, await _language(update, context))
+
+
+async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/unsubscribe: no more notices of any kind."""
+    await subscribe.unsubscribe(update, context, await _language(update, context))
+
+
+async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/forget: erase what the help desk keeps about the resident, after a yes."""
+    await forget.ask(update, context, await _language(update, context))
+
+
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A resident's question or chat, answered through Rasa."""
     message = update.effective_message
@@ -97,6 +112,12 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if pressed.kind == callbacks.RATING:
         await rating.rate(update, context, pressed.value)
         return
+    if pressed.kind == callbacks.FORGET:
+        await forget.button(update, context, pressed.value, await _language(update, context))
+        return
+    if pressed.kind == callbacks.SUBSCRIBE:
+        await subscribe.button(update, context, pressed.value, await _language(update, context))
+        return
     ticket = await services(context).tickets.active_for_chat(query.message.chat.id)
     if ticket is not None:  # the bot's old buttons don't reopen the chat with Rasa
         await query.answer(texts.text("handoff_busy", ticket.language))
@@ -128,11 +149,6 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """A command the bot does not have."""
     await update.effective_message.reply_html(texts.text("unknown_command",
                                                          await _language(update, context)))
-
-
-async def done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Runs last for every update, after its handler (or the error handler) has finished."""
-    await services(context).update_done(update.update_id)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -26,7 +26,7 @@ class Services:
     rasa: RasaClient
     #: Machine translation of counselors' replies; None relays them as written.
     translator: Translator | None = None
-    #: Called with each update's ID once every handler is done with it (`make ask`, tests).
+    #: Called with each update's ID once it is handled and marked so (`make ask`, tests).
     update_listeners: list[UpdateListener] = field(default_factory=list)
     #: One lock per chat keeps a resident's replies in the order of their messages.
     chat_locks: defaultdict[int, asyncio.Lock] = field(
