@@ -70,8 +70,16 @@ bench-translation: setup ## chrF/BLEU of en→pt machine translation vs curated 
 bench-nlu: setup ## Rasa intent accuracy (3-fold CV + holdout), confusion, load/parse/RSS → BENCHMARKS.md
 	@$(PY) -m bench.nlu --save-json var/bench-nlu.json
 
-run: setup ## run everything; without TELEGRAM_BOT_TOKEN, chat at http://127.0.0.1:8080
+.PHONY: bench-broadcast
+bench-broadcast: setup ## notice to 27,000 residents at Telegram's 30 msg/s (emulator; N measured, rest extrapolated) → BENCHMARKS.md
+	@$(PY) -m bench.broadcast $(BENCH_BROADCAST_ARGS)
+
+run: setup ## run everything; staff admin at http://127.0.0.1:8080/admin; no token: chat at :8080
 	@$(PY) -m helpdesk.run
+
+.PHONY: create-admin
+create-admin: setup ## create a staff admin account (asks, or reads ADMIN_USERNAME/ADMIN_PASSWORD)
+	@$(PY) -m admin create-admin
 
 ask: setup ## JSON lines {"q": …} on stdin → one JSON answer line each on stdout
 	@$(PY) -m helpdesk.ask

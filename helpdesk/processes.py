@@ -60,9 +60,10 @@ def action_service(settings: Settings) -> Service:
 
 
 def web_service(settings: Settings) -> Service:
-    return Service("web", [str(APP_PYTHON), "-m", "emulator", "--host", settings.web_host,
+    """The staff admin at /admin, and without a bot token the Bot API emulator and chat page."""
+    return Service("web", [str(APP_PYTHON), "-m", "helpdesk.web", "--host", settings.web_host,
                            "--port", str(settings.web_port)], app_env(settings),
-                   f"{settings.web_url}/", 30.0)
+                   f"{settings.web_url}/admin/login", 60.0)
 
 
 def bot_service(settings: Settings) -> Service:

@@ -1,4 +1,5 @@
-"""`make run`: Rasa, the action server, the bot and (without a token) the local chat page.
+"""`make run`: Rasa, the action server, the bot, and the web process: the staff admin at /admin
+and (without a token) the local chat page.
 
 Ctrl-C stops everything this started, in reverse order.
 """
@@ -29,16 +30,18 @@ def main() -> int:
     try:
         model = ensure_model(settings)
         print("Starting the action server and Rasa (about 30 s)…", file=sys.stderr, flush=True)
+        # The web process serves the admin always, and the Bot API emulator without a token.
         backends = [supervisor.start(action_service(settings)),
-                    supervisor.start(rasa_service(settings, model))]
-        if settings.emulated:
-            backends.append(supervisor.start(web_service(settings), to_terminal=True))
+                    supervisor.start(rasa_service(settings, model)),
+                    supervisor.start(web_service(settings), to_terminal=True)]
         for running in backends:
             supervisor.wait_ready(running)
         supervisor.start(bot_service(settings), to_terminal=True)
         if settings.emulated:
-            print(f"\n  No TELEGRAM_BOT_TOKEN: chat with the bot at {settings.web_url}\n",
+            print(f"\n  No TELEGRAM_BOT_TOKEN: chat with the bot at {settings.web_url}",
                   file=sys.stderr, flush=True)
+        print(f"\n  Staff admin: {settings.web_url}/admin (`make create-admin` makes the first "
+              "account)\n", file=sys.stderr, flush=True)
         print("  Logs of Rasa and the actions: var/logs/. Ctrl-C stops everything.\n",
               file=sys.stderr, flush=True)
         while True:

@@ -1,0 +1,1 @@
+"""The admin's pages, one module per area."""
