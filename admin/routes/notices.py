@@ -96,6 +96,10 @@ async def new_notice(request: Request, who: Staff = COMPOSE,
     topic = str(form.get("topic", ""))
     chosen = [str(d) for d in form.getlist("districts")]
     districts = chosen if topic == GARBAGE and chosen else None
+    known = helpers.districts(state(request).settings.reminders.calendar)
+    if districts and any(d not in known for d in districts):
+        # The bot matches districts by id: an unknown one would silently reach nobody.
+        raise HTTPException(422, "Unknown garbage district; reload the page and pick again.")
     # Whatever staff type themselves is curated; machine drafts come only from the button.
     texts = {lang: Text(text, CURATED) for lang, text in (await _form_texts(request)).items()
              if text}
@@ -131,7 +135,7 @@ async def save_texts(request: Request, notice_id: int, who: Staff = COMPOSE,
             if not text and current is not None:
                 await service.remove_text(notice_id, lang)
                 changed[lang] = None
-            elif text and (current is None or current.text != text):
+            elif text and (current is None or current.text.strip() != text):
                 # Staff rewrote it: their own text, so curated (an editor may also approve).
                 await service.set_text(notice_id, lang, Text(text, CURATED))
                 changed[lang] = text
@@ -164,13 +168,13 @@ async def machine_draft(request: Request, notice_id: int, lang: str, who: Staff 
         raise HTTPException(409, f"The {lang} text is curated; tick 'replace' to overwrite it.")
     text = await helpers.machine_translate(engine, source.text, lang)
     try:
-        # Always `machine`: labelled as machine translation to residents.
-        await broadcasts(request).set_text(notice_id, lang, Text(text, MACHINE))
+        # A draft: the notice cannot go out until a person has reviewed and approved it.
+        await broadcasts(request).set_text(notice_id, lang, Text(text, DRAFT))
     except NoticeError as error:
         raise HTTPException(409, f"No machine draft: {error}") from error
     audit.record(session, who.user, "notice.machine_draft", f"notice:{notice_id}/{lang}",
                  {"status": current.status} if current else None,
-                 {"status": MACHINE, "text": text})
+                 {"status": DRAFT, "source": "machine translation", "text": text})
     return redirect(request, f"/notices/{notice_id}?notice=machine#lang-{lang}")
 
 
