@@ -77,6 +77,10 @@ bench-broadcast: setup ## notice to 27,000 residents at Telegram's 30 msg/s (emu
 run: setup ## run everything; staff admin at http://127.0.0.1:8080/admin; no token: chat at :8080
 	@$(PY) -m helpdesk.run
 
+.PHONY: migrate
+migrate: setup ## bring DATABASE_URL's database to the newest schema (processes also do it at start)
+	@$(PY) -m helpdesk.schema upgrade
+
 .PHONY: create-admin
 create-admin: setup ## create a staff admin account (asks, or reads ADMIN_USERNAME/ADMIN_PASSWORD)
 	@$(PY) -m admin create-admin

@@ -6,9 +6,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-import bot.store
-import bot.tickets
-from admin.models import Base
+from helpdesk.schema import upgrade
 
 
 def _sqlite_waits_for_writers(engine: Engine) -> None:
@@ -31,9 +29,7 @@ class Database:
     async def create_schema(self) -> None:
         """The admin's tables, and the bot's (read by the dashboard) where the bot has not yet
         started against this database."""
-        async with self.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
-            await connection.run_sync(bot.store.Base.metadata.create_all)
+        await upgrade(self.engine)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -1,7 +1,7 @@
 """The admin's own tables: accounts, their sessions, login attempts and the audit log.
 
-They live in the help desk's database beside the bot's tables, on their own metadata, created with
-`create_all` until migrations arrive.
+They live in the help desk's database beside the bot's tables, on their own metadata; the
+migrations in helpdesk/migrations/ create them.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, String, Text,
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from helpdesk.schema import upgrade
+
 
 class Base(DeclarativeBase):
     pass
@@ -57,8 +59,7 @@ class Store:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def create_schema(self) -> None:
-        async with self.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
+        await upgrade(self.engine)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -1,8 +1,4 @@
-"""Who wants which proactive notices: disaster alerts, garbage-day reminders, city news.
-
-A table of its own rather than columns on `residents`: `create_all` adds new tables to an
-existing database but never new columns to an old one.
-"""
+"""Who wants which proactive notices: disaster alerts, garbage-day reminders, city news."""
 
 from __future__ import annotations
 

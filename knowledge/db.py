@@ -2,7 +2,7 @@
 publication (the snapshots residents are served from).
 
 The tables carry a `kb_` prefix because they share the help desk's database with the bot's and
-the admin's own. `create_all` builds them for now; Alembic migrations come with a later issue.
+the admin's own; helpdesk/migrations/ creates and changes them (helpdesk.schema).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from helpdesk.schema import upgrade
 
 
 class Base(DeclarativeBase):
@@ -125,8 +127,7 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+    await upgrade(engine)
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

@@ -8,23 +8,21 @@ stand-in for Rasa.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import update
 
 from bot.inbox import DONE, FAILED, WORKING, Inbox, InboxUpdate, chat_key, now_ms
 from bot.store import Store, Turn
 from helpdesk.local_desk import LocalDesk, free_port
 from helpdesk.settings import Settings
+from tests.auxil.postgres import fresh_database
 from tests.auxil.rasa import EchoRasa
-
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL",
-                              "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
 def message(update_id: int, chat_id: int, text: str = "hi") -> dict[str, Any]:
@@ -36,17 +34,13 @@ def message(update_id: int, chat_id: int, text: str = "hi") -> dict[str, Any]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def inbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Inbox]:
-    url = (f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}" if request.param == "sqlite"
-           else POSTGRES_URL)
-    store = Store(url)
-    try:
+    async with AsyncExitStack() as stack:
+        url = (f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}" if request.param == "sqlite"
+               else await stack.enter_async_context(fresh_database()))
+        store = Store(url)
         await store.create_schema()
-    except OSError as error:  # pragma: no cover - PostgreSQL runs on every dev and CI machine
-        pytest.fail(f"PostgreSQL at {url} is not reachable: {error}")
-    async with store.sessions.begin() as session:
-        await session.execute(delete(InboxUpdate))
-    yield Inbox(store, lease_ms=60_000, max_attempts=2)
-    await store.close()
+        yield Inbox(store, lease_ms=60_000, max_attempts=2)
+        await store.close()
 
 
 def test_chat_key_reads_every_kind_of_update() -> None:
