@@ -13,10 +13,12 @@ from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic
 
+from actions.feedback import feedback_store
 from actions.knowledge_client import live_knowledge
 from helpdesk.settings import get_settings
 
-ACTION_MODULES = ("actions.language", "actions.answer", "actions.emergency", "actions.handoff")
+ACTION_MODULES = ("actions.language", "actions.answer", "actions.emergency", "actions.handoff",
+                  "actions.feedback")
 
 
 def build_app():
@@ -38,6 +40,7 @@ def build_app():
     async def _close(app: Sanic, *_: object) -> None:
         await app.cancel_task("knowledge-poll", raise_exception=False)
         await live_knowledge().repository.close()
+        await feedback_store().close()
 
     return app
 

@@ -1,9 +1,9 @@
 """The unanswered-questions inbox: what residents asked that the help desk could not answer well,
 grouped by meaning so that staff write one article for many similar questions.
 
-Sources: turns classified out of scope, answered with low confidence or with no article found, and
-tickets a resident rated 1 or 2 out of 5 (the bot has no per-answer 👎 yet; a poor ticket rating is
-the dissatisfaction signal it records).
+Sources: turns classified out of scope, answered with low confidence or with no article found,
+answers a resident rated 👎 (the question they had asked), and tickets a resident rated 1 or 2
+out of 5.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actions.feedback_store import DOWN, AnswerFeedback
 from admin.models import InboxResolution, aware, utcnow
 from admin.stats import unanswered_reason
 from bot.store import Turn
@@ -81,6 +82,15 @@ async def open_items(session: AsyncSession, days: int, low_confidence: float) ->
             items.append(Item(key, ticket.subject, ticket.language,
                               f"ticket #{ticket.id} rated {ticket.rating}/5",
                               aware(ticket.created_at)))
+    disliked = await session.scalars(select(AnswerFeedback).where(
+        AnswerFeedback.rated_at >= since, AnswerFeedback.rating == DOWN))
+    for feedback in disliked:
+        key = f"feedback:{feedback.id}"
+        # Without the question there is nothing for staff to write an article for.
+        if key not in resolved and feedback.question.strip():
+            items.append(Item(key, feedback.question, feedback.language,
+                              f"answer rated 👎 ({feedback.article_id})",
+                              aware(feedback.rated_at)))
     items.sort(key=lambda item: item.at, reverse=True)
     return items[:MAX_ITEMS]
 
@@ -143,4 +153,6 @@ async def texts_for(session: AsyncSession, keys: Sequence[str]) -> list[Item]:
             items.append(Item(key, turn.text, turn.language, "", turn.created_at))
         elif kind == "ticket" and (ticket := await session.get(Ticket, int(number))):
             items.append(Item(key, ticket.subject, ticket.language, "", ticket.created_at))
+        elif kind == "feedback" and (feedback := await session.get(AnswerFeedback, int(number))):
+            items.append(Item(key, feedback.question, feedback.language, "", feedback.rated_at))
     return _collapse_repeats(items)

@@ -1,4 +1,5 @@
-"""The dashboard's figures, from the bot's own records: turns, tickets and their ratings."""
+"""The dashboard's figures, from the bot's own records: turns, tickets and their ratings, and the
+residents' 👍 / 👎 on answers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actions.feedback_store import DOWN, UP, AnswerFeedback
 from admin.models import aware, utcnow
 from bot.store import Turn
 from bot.tickets import Ticket
@@ -58,6 +60,15 @@ class Dashboard:
     waiting: Waiting
     ratings: Counter[int]
     messages: int
+    #: Answers rated 👍 and 👎 in the period (a re-rated answer counts once, as last rated).
+    thumbs_up: int = 0
+    thumbs_down: int = 0
+
+    @property
+    def satisfaction(self) -> float | None:
+        """The share of rated answers rated 👍."""
+        rated = self.thumbs_up + self.thumbs_down
+        return self.thumbs_up / rated if rated else None
 
     @property
     def unanswered_rate(self) -> float | None:
@@ -122,7 +133,10 @@ async def dashboard(session: AsyncSession, days: int, zone: str,
         waiting.buckets.append((label, sum(1 for w in waits if lower <= w < upper)))
         lower = upper
     ratings = Counter(t.rating for t in tickets if t.rating)
+    thumbs = Counter(await session.scalars(
+        select(AnswerFeedback.rating).where(AnswerFeedback.rated_at >= since)))
     return Dashboard(day_list, [code for code, _ in languages.most_common()], dict(per_day),
                      articles.most_common(10), questions, unanswered,
                      {d: (u, q) for d, (u, q) in unanswered_per_day.items()}, dict(handoffs),
-                     len(tickets), waiting, ratings, len(rows))
+                     len(tickets), waiting, ratings, len(rows),
+                     thumbs_up=thumbs[UP], thumbs_down=thumbs[DOWN])

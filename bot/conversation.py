@@ -11,7 +11,7 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.ext import ContextTypes
 
 from bot import callbacks, handoff, texts
-from bot.formatting import Outgoing, to_outgoing
+from bot.formatting import RATE_DOWN_INTENT, RATE_UP_INTENT, Outgoing, to_outgoing
 from bot.language import SERVED, UNDETERMINED
 from bot.residents import language_for
 from bot.services import services
@@ -26,11 +26,19 @@ def rasa_sender(chat_id: int) -> str:
 
 
 def keyboard(reply: Outgoing) -> InlineKeyboardMarkup | None:
-    rows = []
+    rows: list[list[InlineKeyboardButton]] = []
+    ratings: list[InlineKeyboardButton] = []
     for title, payload in reply.buttons:
         data = callbacks.encode(callbacks.RASA, payload)
-        if data:
-            rows.append([InlineKeyboardButton(title[:64], callback_data=data)])
+        if not data:
+            continue
+        button = InlineKeyboardButton(title[:64], callback_data=data)
+        if payload.startswith((f"/{RATE_UP_INTENT}", f"/{RATE_DOWN_INTENT}")):
+            ratings.append(button)  # 👍 and 👎 side by side, small, under everything else
+        else:
+            rows.append([button])
+    if ratings:
+        rows.append(ratings)
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -63,7 +71,7 @@ async def converse(context: ContextTypes.DEFAULT_TYPE, *, update_id: int, chat_i
                 language=decision.written, intent=None, confidence=None, articles=[],
                 answer_language=decision.answer, latency_ms=_ms(started)))
             return
-        replies = to_outgoing(reply.messages)
+        replies = to_outgoing(reply.messages, reply.meta)
         if decision.written not in SERVED and decision.written != UNDETERMINED:
             replies.insert(0, Outgoing(texts.text("unserved_language", decision.answer)))
         await send_replies(context, chat_id, replies)

@@ -2,7 +2,8 @@
 
 What is stored per resident: their language settings, the record of each answered message
 (redacted), their conversation in Rasa's tracker store, the inbox rows of their updates, their
-notice subscriptions and deliveries, and the messages of their counselor tickets. Tickets
+notice subscriptions and deliveries, their ratings of answers, and the messages of their
+counselor tickets. Tickets
 themselves stay, without subject or messages, so the city's counts of handoffs and waiting
 times still add up.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from actions.feedback_store import AnswerFeedback
 from bot.conversation import rasa_sender
 from bot.inbox import DONE, FAILED, InboxUpdate
 from bot.outbox import OutboxMessage
@@ -49,6 +51,7 @@ async def erase_resident(store: Store, rasa_tracker_url: str | None, chat_id: in
         await session.execute(delete(Resident).where(Resident.chat_id == chat_id))
         # Notices already delivered then count one resident fewer in their progress.
         await session.execute(delete(Subscription).where(Subscription.chat_id == chat_id))
+        await session.execute(delete(AnswerFeedback).where(AnswerFeedback.chat_id == chat_id))
         await session.execute(delete(OutboxMessage).where(OutboxMessage.chat_id == chat_id))
         # The update being handled right now is emptied when it finishes, like every other.
         await session.execute(delete(InboxUpdate).where(InboxUpdate.chat_key == chat_id,
@@ -63,6 +66,7 @@ async def purge_older_than(store: Store, rasa_tracker_url: str | None, days: int
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     async with store.sessions.begin() as session:
         turns = await session.execute(delete(Turn).where(Turn.created_at < cutoff))
+        await session.execute(delete(AnswerFeedback).where(AnswerFeedback.rated_at < cutoff))
         old_tickets = select(Ticket.id).where(Ticket.status == CLOSED, Ticket.closed_at < cutoff)
         messages = await session.execute(
             delete(TicketMessage).where(TicketMessage.ticket_id.in_(old_tickets)))

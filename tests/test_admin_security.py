@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from actions.feedback_store import AnswerFeedback
 from admin.db import Database
 from admin.models import AuditEntry, LoginSession, User
 from bot.store import Turn
@@ -282,7 +283,10 @@ async def test_dashboard_figures(settings) -> None:
                first_response_at=now + dt.timedelta(minutes=10), rating=4),
         Ticket(chat_id=6, language="pt", subject="ajuda", status="closed", created_at=now,
                first_response_at=now + dt.timedelta(minutes=30), rating=2),
-        Ticket(chat_id=7, language="vi", subject="?", status="queued", created_at=now))
+        Ticket(chat_id=7, language="vi", subject="?", status="queued", created_at=now),
+        *[AnswerFeedback(chat_id=20 + n, article_id="garbage-sorting", language="en",
+                         rating=rating, answered_at=now, rated_at=now)
+          for n, rating in enumerate(["up", "up", "up", "down"])])
     async with web_client(settings) as client:
         await sign_in(client, "carl")
         page = (await client.get("/admin/?days=7")).text
@@ -291,6 +295,7 @@ async def test_dashboard_figures(settings) -> None:
     assert '<dd id="kpi-handoffs">3</dd>' in page and "1 still waiting" in page
     assert '<dd id="kpi-wait">20 min</dd>' in page  # median of 10 and 30 minutes
     assert '<dd id="kpi-rating">3.0 / 5</dd>' in page
+    assert '<dd id="kpi-thumbs">75 %</dd>' in page and "3 👍, 1 👎" in page
     assert "<td>garbage-sorting</td><td>2</td>" in page
     assert "<td>visa-renewal</td><td>1</td>" in page
     assert page.count("<svg viewBox") == 6

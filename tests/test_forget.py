@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from actions.feedback_store import AnswerFeedback
 from bot import texts
 from bot.conversation import rasa_sender
 from bot.erasure import ERASED, purge_older_than
@@ -61,6 +62,11 @@ async def test_forget_asks_then_erases_everything_about_the_resident(tmp_path: P
         await desk.services.tickets.add_message(TicketMessage(
             ticket_id=ticket.id, direction="resident", sender_id=chat.id, kind="text",
             text="Meu cartão é AB12345678CD", source_message_id=1))
+        async with store.sessions.begin() as session:
+            session.add_all([AnswerFeedback(chat_id=c, article_id="resident-registration",
+                                            language="pt", rating="down",
+                                            answered_at=dt.datetime.now(dt.UTC))
+                             for c in (chat.id, other.id)])
         subscriptions = Subscriptions(store)
         await subscriptions.set(chat.id, "pt", disaster=True)
         await subscriptions.set(other.id, "en", disaster=True)
@@ -93,6 +99,9 @@ async def test_forget_asks_then_erases_everything_about_the_resident(tmp_path: P
         assert senders(tracker) == [rasa_sender(other.id)]
         assert await subscriptions.get(chat.id) is None
         assert await subscriptions.get(other.id) is not None
+        async with store.sessions() as session:
+            rated = list(await session.scalars(select(AnswerFeedback.chat_id)))
+        assert rated == [other.id]
         assert yes["text"] == texts.text("forget_yes", "pt")
 
 
