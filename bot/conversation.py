@@ -11,6 +11,7 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.ext import ContextTypes
 
 from bot import callbacks, handoff, texts
+from bot.delivery_mark import marking
 from bot.formatting import RATE_DOWN_INTENT, RATE_UP_INTENT, Outgoing, to_outgoing
 from bot.language import SERVED, UNDETERMINED
 from bot.residents import language_for
@@ -64,26 +65,31 @@ async def converse(context: ContextTypes.DEFAULT_TYPE, *, update_id: int, chat_i
             reply = await svc.rasa.send(rasa_sender(chat_id), text, metadata)
         except httpx.HTTPError as error:
             log.error("rasa_unavailable", chat_id=chat_id, error=str(error))
-            await context.bot.send_message(chat_id, texts.text("unavailable", decision.answer),
-                                           parse_mode=ParseMode.HTML)
-            await svc.record_turn(Turn(
-                update_id=update_id, chat_id=chat_id, text=redact(text),
-                language=decision.written, intent=None, confidence=None, articles=[],
-                answer_language=decision.answer, latency_ms=_ms(started)))
+            failed = Turn(update_id=update_id, chat_id=chat_id, text=redact(text),
+                          language=decision.written, intent=None, confidence=None, articles=[],
+                          answer_language=decision.answer, latency_ms=_ms(started))
+            with marking(lambda: svc.record_turn(failed)) as mark:
+                await context.bot.send_message(chat_id, texts.text("unavailable", decision.answer),
+                                               parse_mode=ParseMode.HTML)
+            await mark.ensure()
             return
         replies = to_outgoing(reply.messages, reply.meta)
         if decision.written not in SERVED and decision.written != UNDETERMINED:
             replies.insert(0, Outgoing(texts.text("unserved_language", decision.answer)))
-        await send_replies(context, chat_id, replies)
         meta = reply.meta
-        await svc.record_turn(Turn(
+        turn = Turn(
             update_id=update_id, chat_id=chat_id, text=redact(text), language=decision.written,
             intent=reply.intent, confidence=reply.confidence,
             articles=list(meta.get("articles", [])),
             answer_language=str(meta.get("answer_language") or decision.answer),
             machine_translated=bool(meta.get("machine_translated")),
             handoff=bool(meta.get("handoff")), emergency=bool(meta.get("emergency")),
-            latency_ms=_ms(started)))
+            latency_ms=_ms(started))
+        # The turn is recorded just before the first reply leaves (bot.delivery_mark): once it
+        # exists, an update retried after a crash is not answered again.
+        with marking(lambda: svc.record_turn(turn)) as mark:
+            await send_replies(context, chat_id, replies)
+        await mark.ensure()
         log.info("turn", chat_id=chat_id, language=decision.written, source=decision.source,
                  intent=reply.intent, articles=meta.get("articles", []),
                  latency_ms=round(_ms(started), 1))

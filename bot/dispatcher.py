@@ -44,7 +44,10 @@ class Dispatcher:
                 free = self.concurrency - len(self._active)
                 claimed = await self.inbox.claim(self.owner, free) if free > 0 else []
                 for item in claimed:
-                    self._active[item.update_id] = asyncio.create_task(self._handle(item))
+                    # A stalled event loop can let our own lease lapse: we reclaim the update we
+                    # are still handling (renewing its lease), and must not start it twice.
+                    if item.update_id not in self._active:
+                        self._active[item.update_id] = asyncio.create_task(self._handle(item))
                 if not claimed:
                     # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow the
                     # cancellation that stops this loop.
