@@ -6,18 +6,20 @@ Updates reach it from the inbox (bot.runner), never from python-telegram-bot's o
 from __future__ import annotations
 
 import structlog
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot import handlers, handoff, proactive, retention, staff, ticket_watch
 from bot.counselor_translation import LazyTranslator
+from bot.delivery_mark import MarkingRateLimiter
+from bot.flood import FloodGuard
 from bot.rasa_client import RasaClient
 from bot.services import SERVICES_KEY, Services
 from bot.store import Store
@@ -42,7 +44,7 @@ def build_services(settings: Settings) -> Services:
 
 def build_application(settings: Settings, svc: Services) -> Application:
     builder = (Application.builder().token(settings.bot_token)
-               .rate_limiter(AIORateLimiter(max_retries=3))
+               .rate_limiter(MarkingRateLimiter(max_retries=3))
                .updater(None)
                .post_init(_post_init).post_shutdown(_post_shutdown))
     if settings.emulated:
@@ -50,6 +52,11 @@ def build_application(settings: Settings, svc: Services) -> Application:
             f"{settings.web_url}/file/bot")
     application = builder.build()
     application.bot_data[SERVICES_KEY] = svc
+
+    # Group -1 runs before the handlers below and can stop them (see handlers.flood_guard).
+    application.bot_data[handlers.FLOOD_KEY] = FloodGuard(settings.flood_messages,
+                                                          settings.flood_window_s)
+    application.add_handler(TypeHandler(Update, handlers.flood_guard), group=-1)
 
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("start", handlers.start, private))

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import structlog
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import callbacks, forget, handoff, rating, subscribe, texts
 from bot.conversation import converse
+from bot.flood import FloodGuard
 from bot.language import SERVED
 from bot.services import services
 
 log = structlog.get_logger(__name__)
+
+FLOOD_KEY = "flood_guard"
 
 
 async def _language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
@@ -95,7 +98,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Inline buttons: the language picker, and choices offered by Rasa (topics, yes/no)."""
     query = update.callback_query
     pressed = callbacks.decode(query.data)
-    if pressed is None:
+    # No message: a button under an inline-mode message, which this bot never sends, so the
+    # data is foreign; every branch below needs the chat the message is in.
+    if pressed is None or query.message is None:
         await query.answer(texts.text("stale_button", await _language(update, context)))
         return
     if pressed.kind == callbacks.LANGUAGE:
@@ -149,6 +154,27 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """A command the bot does not have."""
     await update.effective_message.reply_html(texts.text("unknown_command",
                                                          await _language(update, context)))
+
+
+async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Runs before every other handler: a resident's message beyond the flood limit gets one
+    slow-down note, later ones are dropped. Dropping is a normal return (ApplicationHandlerStop),
+    so the inbox still marks the update done and nothing is retried."""
+    message, chat = update.message or update.edited_message, update.effective_chat
+    if message is None or chat is None or chat.type != ChatType.PRIVATE:
+        return
+    guard: FloodGuard = context.bot_data[FLOOD_KEY]
+    sent_at = (message.edit_date or message.date).timestamp()
+    verdict = guard.check(chat.id, sent_at)
+    if verdict == "ok":
+        return
+    # No text and no phone numbers in the log: the chat id says enough to spot an abuser.
+    log.info("flood_slowed_down", chat_id=chat.id, verdict=verdict)
+    if verdict == "warn":
+        await context.bot.send_message(chat.id, texts.text(
+            "flood_slow_down", await _language(update, context),
+            seconds=int(guard.window_s)), parse_mode=ParseMode.HTML)
+    raise ApplicationHandlerStop
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
