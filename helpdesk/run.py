@@ -55,6 +55,9 @@ def main() -> int:
         print("\nStopping…", file=sys.stderr)
         return 0
     finally:
+        # A second Ctrl-C (or make forwarding the signal) must not cut the orderly stop short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         supervisor.stop_all()
         print("Stopped.", file=sys.stderr)
 

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import fcntl
 import importlib
+import logging
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,6 +74,8 @@ def _file_lock(engine: AsyncEngine) -> Iterator[None]:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Brings the database to `revision` (the newest by default)."""
+    # Alembic reports every step at INFO; a start-up of several processes needs none of it.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     with _file_lock(engine):
         async with engine.connect() as connection:
             if revision == "head" and await connection.run_sync(_current) == head():

@@ -8,7 +8,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     inbox_max_attempts: int = 3
     #: Updates handled at once (different chats; one chat's updates go one at a time).
     bot_concurrency: int = 64
+    #: Flood control: more than flood_messages messages from one private chat within
+    #: flood_window_s seconds get one polite slow-down note, and the rest of the burst is
+    #: dropped (per bot process). 0 turns it off.
+    flood_messages: int = 8
+    flood_window_s: float = 10.0
     #: Conversations (and closed tickets' messages) older than this are deleted, daily.
     retention_days: int = 180
     broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)
@@ -77,6 +82,13 @@ class Settings(BaseSettings):
     rasa_token: SecretStr | None = None
     rasa_timeout_s: float = 30.0
     action_port: int = 5055
+    #: Rasa's tracker store (conversations), which /forget and retention also clean. Unset:
+    #: SQLite in data_dir. A deployment: postgresql://user:password@host:5432/rasa, a database
+    #: of its own (helpdesk.model maps it onto the variables nlu/endpoints.yml reads).
+    rasa_tracker_database_url: str | None = None
+    #: Rasa's lock store. Unset: in memory, right for one Rasa replica. With more than one,
+    #: redis://[:password@]host:6379/1, so that the replicas share each conversation's lock.
+    rasa_lock_store_url: str | None = None
 
     #: Runtime state: databases, Rasa's tracker store, the API token, logs.
     data_dir: Path = ROOT / "var"
@@ -127,6 +139,22 @@ class Settings(BaseSettings):
     #: Rasa intent confidence below which a turn counts as unanswered (the inbox, the dashboard).
     admin_low_confidence: float = 0.5
 
+    @field_validator("rasa_tracker_database_url")
+    @classmethod
+    def _tracker_store_url(cls, value: str | None) -> str | None:
+        if value is not None and (value.split(":", 1)[0].split("+", 1)[0] not in
+                                  ("sqlite", "postgresql", "postgres") or "?" in value):
+            raise ValueError("Rasa's tracker store needs a postgresql:// or sqlite:/// URL "
+                             "without ?query (PGSSLMODE and friends set TLS)")
+        return value
+
+    @field_validator("rasa_lock_store_url")
+    @classmethod
+    def _lock_store_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("redis://"):
+            raise ValueError("Rasa's lock store needs a redis:// URL")
+        return value
+
     @property
     def emulated(self) -> bool:
         return self.telegram_bot_token is None
@@ -142,8 +170,14 @@ class Settings(BaseSettings):
 
     @property
     def rasa_tracker_url(self) -> str:
-        """Rasa's SQL tracker store (nlu/endpoints.yml), which /forget and retention clean."""
-        return f"sqlite+aiosqlite:///{self.data_dir / 'rasa-tracker.db'}"
+        """Rasa's SQL tracker store (nlu/endpoints.yml) as an async SQLAlchemy URL, for /forget
+        and retention: postgresql+asyncpg://… or sqlite+aiosqlite:///…"""
+        url = self.rasa_tracker_database_url
+        if url is None:
+            return f"sqlite+aiosqlite:///{self.data_dir / 'rasa-tracker.db'}"
+        scheme, rest = url.split(":", 1)
+        driver = "sqlite+aiosqlite" if scheme.startswith("sqlite") else "postgresql+asyncpg"
+        return f"{driver}:{rest}"
 
     @property
     def db_url(self) -> str:
