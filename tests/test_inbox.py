@@ -213,3 +213,23 @@ async def test_updates_stored_before_a_crash_are_answered_after_restart(tmp_path
         assert await desk.runner.inbox.counts() == {DONE: 3}
     finally:
         await desk.__aexit__(None, None, None)
+
+
+async def test_an_update_the_library_cannot_read_fails_alone(tmp_path: Path) -> None:
+    settings = hook_settings(tmp_path).model_copy(update={"webhook_url": None})
+    desk = await start_desk(settings)  # long polling: the update arrives in a getUpdates batch
+    try:
+        unreadable = await desk.state.push_update({"poll": {"id": "p1"}})  # required fields absent
+        chat = desk.new_chat("en")
+        answered = await desk.say(chat, "still there?", timeout_s=30)
+        assert answered.answer == "echo: still there?"
+        inbox = desk.runner.inbox
+        for _ in range(100):
+            if (await inbox.counts()).get(FAILED):
+                break
+            await asyncio.sleep(0.1)
+        async with inbox.store.sessions() as session:
+            row = await session.get(InboxUpdate, unreadable["update_id"])
+        assert (row.state, row.attempts) == (FAILED, settings.inbox_max_attempts)
+    finally:
+        await desk.__aexit__(None, None, None)
