@@ -10,13 +10,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import BigInteger, DateTime, String, Text, UniqueConstraint, event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import BigInteger, DateTime, String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from helpdesk.schema import upgrade
+from helpdesk.schema import shared_engine, upgrade
 
 Rating = Literal["up", "down"]
 UP: Rating = "up"
@@ -60,21 +59,9 @@ class Rated:
     answered_at: dt.datetime
 
 
-def _sqlite_waits_for_writers(engine: Engine) -> None:
-    # The bot and the admin write the same SQLite file from other processes: wait for their
-    # lock rather than fail at once with "database is locked".
-    @event.listens_for(engine, "connect")
-    def _pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 10000")
-        cursor.close()
-
-
 class FeedbackStore:
     def __init__(self, url: str) -> None:
-        self.engine: AsyncEngine = create_async_engine(url)
-        if self.engine.dialect.name == "sqlite":
-            _sqlite_waits_for_writers(self.engine.sync_engine)
+        self.engine: AsyncEngine = shared_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._schema_ready = False
 
